@@ -1,0 +1,139 @@
+// The layer cache state machine: one place decides whether a restored layer is kept or rebuilt.
+// Spec: https://github.com/buildpacks/spec/blob/buildpack/v0.10/buildpack.md#layer-types and
+// ../shared/reference/cnb-spec.md section 3. What matters:
+// - A restored <layer>.toml holds [metadata] only: the lifecycle strips [types], so [types] is
+//   rewritten on every build, or the layer is silently dropped.
+// - Metadata round-trips through JSON (integers come back as floats), so keys are strings only.
+// - Contents may be missing while metadata is present (the restorer deletes both when the image
+//   and cache disagree, but a cache-only layer can lose its dir): "missing" always means "recreate".
+// - Metadata is written last, only after the install succeeded, so an interrupted build never leaves
+//   a layer whose metadata claims it is complete.
+import * as path from 'node:path';
+import { z } from 'zod';
+import { isDirectory, makeDir, pathExists, readSmallFile, removePath } from '../io/fs';
+import { LayerContentMetadata, type LayerTypes } from './schemas';
+import { parseTomlAs, writeTomlAs } from './toml';
+
+/** A cache key: every field a string (see the JSON round trip above). */
+export type LayerKey = Record<string, string>;
+
+export interface LayerDefinition<K extends LayerKey> {
+  /** Directory name under the buildpack's layers dir. Never build/launch/store, no '.'. */
+  name: string;
+  types: Required<LayerTypes>;
+  /** The key's schema; `.strict()`, so metadata from another buildpack version does not match. */
+  key: z.ZodType<K>;
+  /** One human reason per key field, for the log: "the Python version changed from 3.12.1 to 3.13.9". */
+  reasons: { [F in keyof K]: (cached: string, wanted: string) => string };
+}
+
+export type LayerDecision =
+  | { action: 'reuse'; cached: LayerKey }
+  | { action: 'create'; cause: 'new' }
+  | { action: 'create'; cause: 'changed'; cached: LayerKey; reasons: string[] }
+  | { action: 'create'; cause: 'unreadable-metadata' | 'missing-contents' | 'forced'; reasons: string[]; cached?: LayerKey };
+
+export function defineLayer<K extends LayerKey>(def: LayerDefinition<K>): LayerDefinition<K> {
+  if (['build', 'launch', 'store'].includes(def.name) || def.name.includes('.')) {
+    throw new Error(`invalid layer name ${def.name}`); // spec: reserved names; '.' confuses SBOM lookup
+  }
+  return def;
+}
+
+/**
+ * Pure decision. `restored` is the [metadata] table of the restored <layer>.toml (undefined when
+ * there was none, null when it could not be parsed); `contentsPresent` says if <layer>/ exists.
+ */
+export function decideLayer<K extends LayerKey>(
+  def: LayerDefinition<K>,
+  restored: Record<string, unknown> | undefined | null,
+  contentsPresent: boolean,
+  wanted: K,
+  force?: string,
+): LayerDecision {
+  if (restored === undefined) return { action: 'create', cause: 'new' };
+  if (restored === null) return { action: 'create', cause: 'unreadable-metadata', reasons: ['its layer metadata could not be read'] };
+  const parsed = def.key.safeParse(restored);
+  if (!parsed.success) {
+    return { action: 'create', cause: 'unreadable-metadata', reasons: ['its layer metadata is in an older or unknown format'] };
+  }
+  const cached = parsed.data as K;
+  const reasons: string[] = [];
+  for (const field of Object.keys(def.reasons) as Array<keyof K & string>) {
+    if (cached[field] !== wanted[field]) reasons.push(def.reasons[field](cached[field] as string, wanted[field] as string));
+  }
+  if (reasons.length > 0) return { action: 'create', cause: 'changed', cached, reasons };
+  if (force) return { action: 'create', cause: 'forced', cached, reasons: [force] };
+  if (!contentsPresent) return { action: 'create', cause: 'missing-contents', cached, reasons: ['the cached files were not restored'] };
+  return { action: 'reuse', cached };
+}
+
+export interface LayerHandle<K extends LayerKey> {
+  readonly name: string;
+  readonly dir: string;
+  readonly decision: LayerDecision;
+  /** Writes <layer>.toml with [types] and the key as [metadata]. Call after a successful install. */
+  commit(): Promise<void>;
+}
+
+function layerToml(layersDir: string, name: string): string {
+  return path.join(layersDir, `${name}.toml`);
+}
+
+async function readRestoredMetadata(tomlPath: string): Promise<Record<string, unknown> | undefined | null> {
+  if (!(await pathExists(tomlPath))) return undefined;
+  const read = await readSmallFile(tomlPath);
+  if (!read.ok) return null;
+  try {
+    return parseTomlAs(LayerContentMetadata, read.bytes.toString('utf8'), tomlPath).metadata ?? {};
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Reads what the restorer left, decides, and acts: on reuse it rewrites [types] at once (the
+ * contents are already complete); on create it deletes the old metadata first, then the old
+ * contents, and hands back an empty directory whose metadata is written by `commit()`.
+ */
+export async function openLayer<K extends LayerKey>(
+  layersDir: string,
+  def: LayerDefinition<K>,
+  wanted: K,
+  options: { force?: string } = {},
+): Promise<LayerHandle<K>> {
+  const dir = path.join(layersDir, def.name);
+  const tomlPath = layerToml(layersDir, def.name);
+  const restored = await readRestoredMetadata(tomlPath);
+  const decision = decideLayer(def, restored, await isDirectory(dir), wanted, options.force);
+  const commit = () => writeTomlAs(LayerContentMetadata, tomlPath, { types: def.types, metadata: def.key.parse(wanted) as LayerKey });
+  if (decision.action === 'reuse') {
+    await commit();
+  } else {
+    await removePath(tomlPath);
+    await removeStaleSboms(layersDir, def.name);
+    await removePath(dir);
+    await makeDir(dir);
+  }
+  return { name: def.name, dir, decision, commit };
+}
+
+/** Deletes a layer we no longer want (metadata first), e.g. sqlite after BP_PYTHON_SQLITE=false. */
+export async function dropLayer(layersDir: string, name: string): Promise<boolean> {
+  const tomlPath = layerToml(layersDir, name);
+  const existed = (await pathExists(tomlPath)) || (await pathExists(path.join(layersDir, name)));
+  await removePath(tomlPath);
+  await removeStaleSboms(layersDir, name);
+  await removePath(path.join(layersDir, name));
+  return existed;
+}
+
+async function removeStaleSboms(layersDir: string, name: string): Promise<void> {
+  await Promise.all(['cdx', 'spdx', 'syft'].map((ext) => removePath(path.join(layersDir, `${name}.sbom.${ext}.json`))));
+}
+
+/** A string key from a zod shape: `stringKey({ python_version: true, arch: true })`. */
+export function stringKey<F extends string>(fields: readonly F[]): z.ZodType<Record<F, string>> {
+  const shape = Object.fromEntries(fields.map((f) => [f, z.string()])) as Record<F, z.ZodString>;
+  return z.object(shape).strict() as unknown as z.ZodType<Record<F, string>>;
+}

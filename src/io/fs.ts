@@ -1,0 +1,79 @@
+// Thin filesystem helpers. Everything that touches the disk goes through src/io/ or src/cnb/toml.ts.
+import { promises as fsp, constants as fsc } from 'node:fs';
+import * as path from 'node:path';
+
+export const readFile = fsp.readFile;
+
+/** Writes via a temp file in the same directory and a rename, so a reader (or an interrupted
+ *  build) never sees a half-written file. */
+export async function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+  await fsp.mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  await fsp.writeFile(tmp, data, { mode });
+  await fsp.rename(tmp, file);
+}
+
+export async function pathExists(p: string): Promise<boolean> {
+  try {
+    await fsp.lstat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function isDirectory(p: string): Promise<boolean> {
+  try {
+    return (await fsp.stat(p)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+export async function removePath(p: string): Promise<void> {
+  await fsp.rm(p, { recursive: true, force: true });
+}
+
+export async function makeDir(p: string): Promise<void> {
+  await fsp.mkdir(p, { recursive: true });
+}
+
+export type EntryKind = 'file' | 'dir' | 'other';
+
+/** The names in a directory with their kind (symlinks followed); [] if it cannot be read. */
+export async function listDir(dir: string): Promise<Array<{ name: string; kind: EntryKind }>> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(dir);
+  } catch {
+    return [];
+  }
+  return Promise.all(
+    names.sort().map(async (name) => {
+      try {
+        const st = await fsp.stat(path.join(dir, name));
+        return { name, kind: (st.isFile() ? 'file' : st.isDirectory() ? 'dir' : 'other') as EntryKind };
+      } catch {
+        return { name, kind: 'other' as EntryKind };
+      }
+    }),
+  );
+}
+
+export type FileRead = { ok: true; bytes: Buffer } | { ok: false; problem: string };
+
+/** Reads a small regular file without ever throwing: the answer says what went wrong instead
+ *  (a directory, unreadable, too large). Detect must never error on odd input. */
+export async function readSmallFile(file: string, maxBytes = 4 * 1024 * 1024): Promise<FileRead> {
+  try {
+    const st = await fsp.stat(file);
+    if (st.isDirectory()) return { ok: false, problem: 'is a directory, not a file' };
+    if (!st.isFile()) return { ok: false, problem: 'is not a regular file' };
+    if (st.size > maxBytes) return { ok: false, problem: `is ${st.size} bytes, larger than the ${maxBytes} bytes expected` };
+    await fsp.access(file, fsc.R_OK);
+    return { ok: true, bytes: await fsp.readFile(file) };
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return { ok: false, problem: code === 'EACCES' ? 'cannot be read (permission denied)' : `cannot be read (${code ?? 'error'})` };
+  }
+}

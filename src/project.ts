@@ -1,0 +1,147 @@
+// Reads the app once into a frozen description: which files are there, which Python version it
+// asks for (and where), and how its dependencies are installed. readApp is the only IO here;
+// analyseProject is pure, so every rule below is unit-tested on in-memory snapshots.
+import * as path from 'node:path';
+import { listDir, readSmallFile, type EntryKind, type FileRead } from './io/fs';
+import type { Env } from './cnb/context';
+import { UserError, printable } from './errors';
+import * as req from './python/version-request';
+import type { VersionRequest } from './python/version-request';
+
+/** Files whose presence says "this is a Python app" (detect passes on any of them). */
+export const PYTHON_SIGNAL_FILES = [
+  'requirements.txt',
+  'setup.py',
+  'setup.cfg',
+  'pyproject.toml',
+  'Pipfile',
+  'Pipfile.lock',
+  'poetry.lock',
+  'uv.lock',
+  'runtime.txt',
+  '.python-version',
+] as const;
+
+/** Files whose contents the analysis needs. Read once, small, never throwing. */
+const FILES_READ = ['runtime.txt', '.python-version', 'Pipfile', 'Pipfile.lock', 'pyproject.toml'] as const;
+
+export interface AppSnapshot {
+  entries: ReadonlyArray<{ name: string; kind: EntryKind }>;
+  files: Readonly<Record<string, FileRead>>;
+}
+
+export async function readApp(appDir: string): Promise<AppSnapshot> {
+  const entries = await listDir(appDir);
+  const present = new Set(entries.map((e) => e.name));
+  const files: Record<string, FileRead> = {};
+  await Promise.all(
+    FILES_READ.filter((f) => present.has(f)).map(async (f) => {
+      files[f] = await readSmallFile(path.join(appDir, f));
+    }),
+  );
+  return { entries, files };
+}
+
+export function has(app: AppSnapshot, name: string): boolean {
+  return app.entries.some((e) => e.name === name);
+}
+
+/** Python signals present in the app root: the known files, plus any root *.py file. */
+export function pythonSignals(app: AppSnapshot): string[] {
+  const known = PYTHON_SIGNAL_FILES.filter((f) => has(app, f));
+  const scripts = app.entries.filter((e) => e.kind === 'file' && /\.py$/.test(e.name)).map((e) => e.name);
+  return [...known, ...scripts];
+}
+
+function bytesOf(app: AppSnapshot, file: string): Buffer | undefined | UserError {
+  const read = app.files[file];
+  if (!read) return has(app, file) ? new UserError(`${file} could not be read`, [`${file} exists but could not be read.`]) : undefined;
+  if (!read.ok) return new UserError(`${file} could not be read`, [`${file} ${read.problem}.`, `Make ${file} a readable text file, or remove it.`]);
+  return read.bytes;
+}
+
+const VERSION_PARSERS: ReadonlyArray<[string, (b: Buffer | undefined) => req.ParseResult]> = [
+  ['runtime.txt', req.fromRuntimeTxt],
+  ['.python-version', req.fromPythonVersionFile],
+  ['Pipfile.lock', req.fromPipfileLock],
+  ['Pipfile', req.fromPipfile],
+  ['pyproject.toml', req.fromPyproject],
+];
+
+/** Every version source, in priority order, each either a request or the error it holds. */
+export function versionSources(app: AppSnapshot, env: Env): Array<{ request: VersionRequest } | { error: UserError }> {
+  const out: Array<{ request: VersionRequest } | { error: UserError }> = [];
+  const push = (r: req.ParseResult) => {
+    if (r.found) out.push('request' in r ? { request: r.request } : { error: r.error });
+  };
+  push(req.fromEnv(env.BP_PYTHON_VERSION));
+  for (const [file, parse] of VERSION_PARSERS) {
+    const bytes = bytesOf(app, file);
+    if (bytes instanceof UserError) out.push({ error: bytes });
+    else push(parse(bytes));
+  }
+  return out;
+}
+
+export type PackageManager =
+  | { kind: 'pip'; files: string[] } // pip install -r requirements.txt
+  | { kind: 'pipenv'; files: string[] } // Pipfile.lock, installed with pip from the lock
+  | { kind: 'poetry'; files: string[] }
+  | { kind: 'uv'; files: string[] }
+  | { kind: 'project'; files: string[] }; // pip install . (pyproject.toml / setup.py / setup.cfg)
+
+export interface DependencyChoice {
+  manager: PackageManager | undefined;
+  /** Why this one, for the log. */
+  reason: string;
+  /** Other dependency files present but not used, named in the log. */
+  ignored: string[];
+}
+
+/**
+ * Exactly one way to install, by this precedence (documented in the README):
+ * requirements.txt > Pipfile.lock > poetry.lock > uv.lock > pyproject.toml / setup.py / setup.cfg.
+ * requirements.txt first, as the classic buildpack did, because many apps keep one generated from
+ * their lock for exactly this purpose.
+ */
+export function chooseDependencies(app: AppSnapshot): DependencyChoice {
+  const present = (f: string) => has(app, f);
+  const candidates: Array<[PackageManager, string]> = [];
+  if (present('requirements.txt')) candidates.push([{ kind: 'pip', files: ['requirements.txt'] }, 'requirements.txt']);
+  if (present('Pipfile.lock') || present('Pipfile')) {
+    candidates.push([{ kind: 'pipenv', files: ['Pipfile', 'Pipfile.lock'].filter(present) }, present('Pipfile.lock') ? 'Pipfile.lock' : 'Pipfile']);
+  }
+  if (present('poetry.lock')) candidates.push([{ kind: 'poetry', files: ['pyproject.toml', 'poetry.lock'].filter(present) }, 'poetry.lock']);
+  if (present('uv.lock')) candidates.push([{ kind: 'uv', files: ['pyproject.toml', 'uv.lock'].filter(present) }, 'uv.lock']);
+  const projectFiles = ['pyproject.toml', 'setup.py', 'setup.cfg'].filter(present);
+  if (projectFiles.length) candidates.push([{ kind: 'project', files: projectFiles }, projectFiles.join(', ')]);
+  const [first, ...rest] = candidates;
+  if (!first) return { manager: undefined, reason: 'no requirements.txt, Pipfile.lock, poetry.lock, uv.lock, pyproject.toml, setup.py or setup.cfg', ignored: [] };
+  const usedFiles = new Set(first[0].files);
+  const ignored = rest.map(([, label]) => label).filter((l) => !l.split(', ').every((f) => usedFiles.has(f)));
+  return { manager: first[0], reason: `found ${first[1]}`, ignored };
+}
+
+export interface Project {
+  signals: string[];
+  /** All valid version requests, highest priority first. */
+  versionRequests: VersionRequest[];
+  /** Problems in lower-priority version sources that lost anyway: warnings, not errors. */
+  versionWarnings: UserError[];
+  dependencies: DependencyChoice;
+}
+
+/** Pure analysis. Throws the UserError of the highest-priority version source if it is malformed. */
+export function analyseProject(app: AppSnapshot, env: Env): Project {
+  const sources = versionSources(app, env);
+  const firstIndex = sources.findIndex(() => true);
+  const first = sources[firstIndex];
+  if (first && 'error' in first) throw first.error;
+  const requests = sources.flatMap((s) => ('request' in s ? [s.request] : []));
+  const warnings = sources.flatMap((s) => ('error' in s ? [s.error] : []));
+  return Object.freeze({ signals: pythonSignals(app), versionRequests: requests, versionWarnings: warnings, dependencies: chooseDependencies(app) });
+}
+
+export function describeEntry(name: string, kind: EntryKind): string {
+  return kind === 'dir' ? `${printable(name)}/` : printable(name);
+}
