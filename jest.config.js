@@ -1,7 +1,10 @@
 /** Two projects: fast unit tests (pure logic, no network, no Python) and integration
  *  tests that drive the real CNB lifecycle (see test/helpers/lifecycle.ts). */
-const tsJest = ['ts-jest', { isolatedModules: true, diagnostics: false }];
+// Type checking is `npm run typecheck`'s job (tsconfig has isolatedModules); tests only transpile.
+const tsJest = ['ts-jest', { diagnostics: false }];
 module.exports = {
+  // Integration builds run the real lifecycle and pip: minutes, not seconds.
+  testTimeout: 600000,
   projects: [
     {
       displayName: 'unit',
@@ -16,7 +19,6 @@ module.exports = {
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       globalSetup: '<rootDir>/test/helpers/global-setup.ts',
       globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
-      testTimeout: 600000,
       maxWorkers: 2,
     },
   ],
