@@ -20,7 +20,7 @@
  *
  * API (all paths absolute):
  *   createScenario(fixture, { env?, buildpackDir? }) -> Scenario
- *       a temp workspace (owned by uid 1001) holding source/ (the app the "user" edits), app/
+ *       a temp workspace (under os.tmpdir(), lower-case path, owned by uid 1001) holding source/ (the app the "user" edits), app/
  *       (what the lifecycle sees), layers/, platform/env/, cache/, layout/, buildpacks/ and
  *       order.toml. The buildpack under test is options.buildpackDir, else $TEST_BUILDPACK_DIR,
  *       else the repository root. Helpers: writeAppFile, removeAppFile, chmodAppFile, setEnv,
@@ -43,6 +43,7 @@
  * default to the repository's .cache/.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -151,6 +152,16 @@ function insideDir(dir: string, relPath: string): string {
   return full;
 }
 
+/**
+ * Where scenarios go: os.tmpdir(), unless its path would not survive as part of an image reference.
+ * In layout mode the lifecycle records the run image as `<layout-dir>/<registry>/<repo>/<tag>@<digest>`
+ * and parses it back as a reference, which must be lower case (mkdtemp's random suffix is not).
+ */
+function scenarioBase(): string {
+  const tmp = os.tmpdir();
+  return /^[a-z0-9._/-]+$/.test(tmp) ? tmp : '/tmp';
+}
+
 export function fixtureDir(fixture: string): string {
   return path.join(REPO_ROOT, 'test', 'fixtures', 'apps', fixture);
 }
@@ -165,7 +176,8 @@ export function createScenario(fixture: string, options: CreateScenarioOptions =
     throw new Error(`no run image at ${runImage}: run test/setup/run-image.sh (the integration globalSetup does)`);
   }
 
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), `python-cnb-${fixture.replace(/[^A-Za-z0-9._-]/g, '_')}-`));
+  const root = path.join(scenarioBase(), `python-cnb-${fixture.toLowerCase().replace(/[^a-z0-9.-]/g, '-')}-${randomBytes(5).toString('hex')}`);
+  fs.mkdirSync(root, { mode: 0o755 });
   fs.chmodSync(root, 0o755);
   const s: Scenario = {
     fixture,
