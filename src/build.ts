@@ -1,45 +1,80 @@
-// Build: orchestration only. Analyse the app up front (bad input fails before any download),
-// then the layers in order, then launch.toml. Each layer lives in src/layers/<name>.ts.
+// Build: orchestration only. Analyse the app and resolve versions up front (bad input fails before
+// any download), then the layers in order, then launch.toml. Each layer lives in src/layers/<name>.ts.
 import * as path from 'node:path';
 import type { BuildContext } from './cnb/context';
 import { describeTarget } from './cnb/context';
+import { bindingsOfType, readBindings } from './cnb/bindings';
 import { writeLaunchToml } from './cnb/launch';
 import { entriesNamed, readBuildpackPlan } from './cnb/plan';
+import type { BuildpackPlan } from './cnb/schemas';
 import { PLAN } from './detect';
-import { Log, listing } from './log';
+import { fetchText } from './io/download';
+import { readFile } from './io/fs';
+import { installPython } from './layers/python';
+import { Log, formatDuration, listing } from './log';
 import { analyseProject, describeEntry, readApp, type Project } from './project';
+import { buildpackManifest, forTarget, loadOperatorManifest, mergeManifests } from './python/manifest';
+import { mirrorsFromBinding, mirrorsFromEnv } from './python/mirrors';
+import { resolvePython, type PlanConstraint } from './python/resolve';
+import type { VersionSource } from './python/version-request';
 import type { BuildpackInfo } from './buildpack-info';
+
+const OUR_SOURCES: ReadonlySet<string> = new Set<VersionSource>(['BP_PYTHON_VERSION', 'runtime.txt', '.python-version', 'Pipfile.lock', 'Pipfile', 'pyproject.toml']);
 
 export async function build(ctx: BuildContext, info: BuildpackInfo, log: Log): Promise<void> {
   const started = Date.now();
   log.title(`${info.name} buildpack ${info.version}`);
 
+  // 1. Analyse: everything that can be wrong with the input is found here.
   const plan = await readBuildpackPlan(ctx.buildpackPlanPath);
   const app = await readApp(ctx.appDir);
-
   log.step('Reading the app');
   log.info(`Target: ${describeTarget(ctx.target)}`);
   log.info(`App files: ${app.entries.length ? listing(app.entries.map((e) => describeEntry(e.name, e.kind)).slice(0, 30)) : '(none)'}${app.entries.length > 30 ? ` and ${app.entries.length - 30} more` : ''}`);
   const project = analyseProject(app, ctx.env);
-  logProject(project, log);
-  const requirers = entriesNamed(plan, PLAN.python);
-  log.info(`Buildpack Plan: ${plan.entries.length ? listing(plan.entries.map((e) => `${e.name}${e.metadata?.version ? ` ${String(e.metadata.version)}` : ''}`)) : '(empty)'}${requirers.length > 1 ? ` (${requirers.length} requirements for python)` : ''}`);
+  logDependencies(project, log);
+
+  const operator = await loadOperatorManifest(ctx.env.BP_PYTHON_MANIFEST, { readText: (p) => readFile(p, 'utf8'), fetchText });
+  const manifest = mergeManifests(operator, buildpackManifest(info.metadata));
+  if (operator) log.info(`Operator manifest (BP_PYTHON_MANIFEST): ${operator.dependencies.length} entries, replacing the buildpack's for ${listing([...new Set(operator.dependencies.map((d) => d.id))])}`);
+  const bindings = await readBindings(ctx.platformDir, ctx.env);
+  const mirrorBindings = bindingsOfType(bindings, 'dependency-mirror');
+  const mirrors = [mirrorsFromEnv(ctx.env), ...mirrorBindings.map((b) => mirrorsFromBinding(b.entries, b.name))];
+
+  log.step('Python version');
+  for (const r of project.versionRequests) log.info(`Found ${r.spec} in ${r.origin}`);
+  for (const w of project.versionWarnings) log.warning(w.title, w.body);
+  const python = resolvePython({
+    requests: project.versionRequests,
+    constraints: planConstraints(plan),
+    available: forTarget(manifest, 'python', ctx.target),
+    arch: ctx.target.arch,
+    defaultVersion: manifest.defaults.python,
+    today: new Date(),
+  });
+  for (const note of python.notes) log.info(note);
+  for (const w of python.warnings) log.warning(w.title, w.body);
+
+  // 2. Layers.
+  log.step(`Installing Python ${python.version}`);
+  await installPython({ layersDir: ctx.layersDir, entry: python.entry, target: ctx.target, mirrors, log });
 
   await writeLaunchToml(path.join(ctx.layersDir, 'launch.toml'), []);
-  log.step(`Done (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+  log.step(`Done (${formatDuration(Date.now() - started)})`);
 }
 
-function logProject(project: Project, log: Log): void {
-  const [chosen, ...others] = project.versionRequests;
-  if (chosen) {
-    log.info(`Python version ${chosen.spec} requested by ${chosen.origin}`);
-    for (const other of others) {
-      log.detail(`${other.origin} asks for ${other.spec}${other.spec === chosen.spec ? '' : `; ${chosen.origin} takes precedence`}`);
-    }
-  } else {
-    log.info('No Python version requested (no BP_PYTHON_VERSION, runtime.txt, .python-version, Pipfile, Pipfile.lock or pyproject.toml requires-python)');
-  }
-  for (const w of project.versionWarnings) log.warning(w.title, w.body);
+/** Other buildpacks' python requirements (our own detect entry is the app's request, already known). */
+function planConstraints(plan: BuildpackPlan): PlanConstraint[] {
+  return entriesNamed(plan, PLAN.python).flatMap((e) => {
+    const version = e.metadata?.version;
+    const source = e.metadata?.['version-source'];
+    if (typeof version !== 'string' || version.trim() === '') return [];
+    if (typeof source === 'string' && OUR_SOURCES.has(source)) return [];
+    return [{ constraint: version, origin: `a buildpack plan requirement${typeof source === 'string' ? ` (${source})` : ''}` }];
+  });
+}
+
+function logDependencies(project: Project, log: Log): void {
   const deps = project.dependencies;
   if (deps.manager) {
     log.info(`Dependencies: ${deps.manager.kind} (${deps.reason})`);

@@ -7,7 +7,7 @@ export class UserError extends Error {
     readonly title: string,
     readonly body: string[],
   ) {
-    super(title);
+    super([title, ...body].join("\n"));
   }
 }
 

@@ -40,11 +40,11 @@ export class LayerEnv {
     return this.add({ name, action: 'default', value, scope });
   }
 
-  prepend(name: string, value: string, delim = path.delimiter, scope: EnvScope = 'all'): LayerEnv {
+  prepend(name: string, value: string, delim: string = path.delimiter, scope: EnvScope = 'all'): LayerEnv {
     return this.add({ name, action: 'prepend', value, delim, scope });
   }
 
-  append(name: string, value: string, delim = path.delimiter, scope: EnvScope = 'all'): LayerEnv {
+  append(name: string, value: string, delim: string = path.delimiter, scope: EnvScope = 'all'): LayerEnv {
     return this.add({ name, action: 'append', value, delim, scope });
   }
 

@@ -1,0 +1,147 @@
+// The `python` layer (build, launch, cache): CPython from a verified python-build-standalone
+// archive, relocated to the layer. Key: python version, arch, distro, artifact sha256.
+// Heroku keys its python layer the same way and logs every reason, "to prevent support tickets
+// blamed on a stack upgrade that were really caused by the app's Python version".
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import type { Target } from '../cnb/context';
+import { LayerEnv, writeLayerEnv } from '../cnb/env';
+import { defineLayer, openLayer, stringKey } from '../cnb/layer';
+import { downloadVerified } from '../io/download';
+import { compressionOf, extractTar } from '../io/extract';
+import { listDir, pathExists, removePath, makeDir } from '../io/fs';
+import { formatBytes, formatDuration, type Log } from '../log';
+import { sha256Of, type Dependency } from '../python/manifest';
+import { applyMirror, type MirrorConfig } from '../python/mirrors';
+import { logCacheMiss } from './reasons';
+
+export const pythonLayer = defineLayer({
+  name: 'python',
+  types: { build: true, launch: true, cache: true },
+  key: stringKey(['python_version', 'arch', 'distro_name', 'distro_version', 'artifact_sha256'] as const),
+  reasons: {
+    python_version: (a, b) => `the Python version changed from ${a} to ${b}`,
+    arch: (a, b) => `the architecture changed from ${a} to ${b}`,
+    distro_name: (a, b) => `the build image's distro changed from ${a} to ${b}`,
+    distro_version: (a, b) => `the build image's distro version changed from ${a} to ${b}`,
+    artifact_sha256: () => 'the runtime archive in the manifest changed (new checksum)',
+  },
+});
+
+export interface InstalledPython {
+  dir: string;
+  version: string;
+  /** "3.13" */
+  minor: string;
+  env: LayerEnv;
+  reused: boolean;
+}
+
+export async function installPython(opts: { layersDir: string; entry: Dependency; target: Target; mirrors: ReadonlyArray<MirrorConfig | undefined>; log: Log }): Promise<InstalledPython> {
+  const { entry, log } = opts;
+  const minor = entry.version.split('.').slice(0, 2).join('.');
+  const key = {
+    python_version: entry.version,
+    arch: opts.target.arch,
+    distro_name: opts.target.distroName ?? 'unknown',
+    distro_version: opts.target.distroVersion ?? 'unknown',
+    artifact_sha256: sha256Of(entry),
+  };
+  const layer = await openLayer(opts.layersDir, pythonLayer, key);
+  const d = layer.decision;
+  const env = pythonEnv(layer.dir, minor);
+  if (d.action === 'reuse') {
+    log.info(`Using cached Python ${entry.version}`);
+    await writeLayerEnv(layer.dir, env);
+    return { dir: layer.dir, version: entry.version, minor, env, reused: true };
+  }
+  logCacheMiss(log, 'Python', d, (k) => k.python_version);
+
+  const { url, via } = applyMirror(entry.uri, opts.mirrors);
+  log.info(`Downloading Python ${entry.version} from ${url}${via ? ` (mirror from ${via})` : ''}`);
+  const started = Date.now();
+  let files = 0;
+  const result = await downloadVerified(
+    url,
+    sha256Of(entry),
+    async (body) => {
+      files = (await extractTar(body, layer.dir, { compression: compressionOf(entry.uri), prefix: entry.prefix ?? 'python/' })).files;
+    },
+    {
+      reset: async () => {
+        await removePath(layer.dir);
+        await makeDir(layer.dir);
+      },
+      onRetry: ({ attempt, reason, delayMs }) => log.detail(`Attempt ${attempt} failed (${reason}); retrying in ${formatDuration(delayMs)}`),
+    },
+  ).catch(async (e) => {
+    await removePath(layer.dir); // no half-installed layer: its metadata was removed before we began
+    throw e;
+  });
+  const seconds = Math.max(result.ms, 1) / 1000;
+  log.info(`Downloaded and unpacked ${formatBytes(result.bytes)} in ${formatDuration(result.ms)} (${formatBytes(result.bytes / seconds)}/s), ${files} files, sha256 verified`);
+  const rewritten = await relocate(layer.dir, minor);
+  if (rewritten.length) log.detail(`Pointed ${rewritten.length} build configuration files at the layer (${rewritten.map((f) => path.basename(f)).join(', ')})`);
+  await ensurePythonAlias(layer.dir);
+  await writeLayerEnv(layer.dir, env);
+  await layer.commit();
+  log.info(`Installed Python ${entry.version} in ${formatDuration(Date.now() - started)}`);
+  return { dir: layer.dir, version: entry.version, minor, env, reused: false };
+}
+
+/**
+ * Env of the python layer. The lifecycle adds bin/ to PATH and lib/ to LD_LIBRARY_PATH itself, but
+ * not the headers under include/python3.X/ nor lib/pkgconfig, which C extensions need
+ * (python-build-standalone README; Heroku sets the same in python.rs). Never PYTHONHOME: the
+ * relocatable runtime finds its stdlib from its own location, and a PYTHONHOME breaks venvs.
+ */
+export function pythonEnv(dir: string, minor: string): LayerEnv {
+  return LayerEnv.empty()
+    .override('PYTHONUNBUFFERED', '1')
+    .default('LANG', 'C.UTF-8')
+    .prepend('CPATH', path.join(dir, 'include', `python${minor}`), ':', 'build')
+    .prepend('PKG_CONFIG_PATH', path.join(dir, 'lib', 'pkgconfig'), ':', 'build');
+}
+
+/**
+ * python-build-standalone leaves its build prefix (/install) in the files that tools read to
+ * compile C extensions (sysconfig data, the config Makefile, python3.X-config, pkg-config files),
+ * so we point them at the layer, as uv does when it installs these archives. The old prefix is read
+ * from the sysconfig data itself, so any build prefix works.
+ */
+export async function relocate(dir: string, minor: string): Promise<string[]> {
+  const lib = path.join(dir, 'lib', `python${minor}`);
+  const candidates: string[] = [];
+  for (const e of await listDir(lib)) {
+    if (e.kind === 'file' && /^(_sysconfigdata_.*\.py|_sysconfig_vars_.*\.json)$/.test(e.name)) candidates.push(path.join(lib, e.name));
+    if (e.kind === 'dir' && e.name.startsWith(`config-${minor}`)) candidates.push(path.join(lib, e.name, 'Makefile'), path.join(lib, e.name, 'python-config.py'));
+  }
+  candidates.push(path.join(dir, 'bin', `python${minor}-config`));
+  for (const e of await listDir(path.join(dir, 'lib', 'pkgconfig'))) if (e.name.endsWith('.pc')) candidates.push(path.join(dir, 'lib', 'pkgconfig', e.name));
+
+  const sysconfig = candidates.find((c) => path.basename(c).startsWith('_sysconfigdata_'));
+  if (!sysconfig) return [];
+  const m = /['"]prefix['"]\s*:\s*['"]([^'"]+)['"]/.exec(await fsp.readFile(sysconfig, 'utf8'));
+  const oldPrefix = m?.[1];
+  if (!oldPrefix || oldPrefix === dir) return [];
+  const pattern = new RegExp(`${oldPrefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=[/'"\\s:]|$)`, 'gm');
+  const changed: string[] = [];
+  for (const file of candidates) {
+    if (!(await pathExists(file))) continue;
+    const stat = await fsp.lstat(file);
+    if (!stat.isFile()) continue;
+    const text = await fsp.readFile(file, 'utf8');
+    const next = text.replace(pattern, dir);
+    if (next !== text) {
+      await fsp.writeFile(file, next);
+      changed.push(file);
+    }
+  }
+  return changed;
+}
+
+/** `python` as well as `python3`, as users and Procfiles expect. */
+async function ensurePythonAlias(dir: string): Promise<void> {
+  const alias = path.join(dir, 'bin', 'python');
+  if (!(await pathExists(alias)) && (await pathExists(path.join(dir, 'bin', 'python3')))) await fsp.symlink('python3', alias);
+}

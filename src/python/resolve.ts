@@ -1,0 +1,164 @@
+// Which exact CPython to install. Pure: the app's version requests (highest priority first, see
+// version-request.ts), other buildpacks' constraints from the Buildpack Plan, and the manifest
+// entries for the target in; one manifest entry (or a UserError listing what is available) out.
+import * as pep440 from '@renovatebot/pep440';
+import semver from 'semver';
+import { UserError } from '../errors';
+import { listing } from '../log';
+import { deprecationDate, type Dependency } from './manifest';
+import type { VersionRequest } from './version-request';
+
+/** Minors that are end-of-life upstream; a request for one that the manifest lacks says so. */
+const OLDEST_SUPPORTED_MINOR: [number, number] = [3, 8];
+
+export interface PlanConstraint {
+  /** As another buildpack wrote it: "3.12", "3.12.*", ">=3.11", "~3.12" (semver, Paketo style). */
+  constraint: string;
+  origin: string;
+}
+
+export interface Resolution {
+  entry: Dependency;
+  version: string;
+  /** The request that decided, or undefined when the default was used. */
+  request?: VersionRequest;
+  /** Human lines for the log: why this version. */
+  notes: string[];
+  warnings: Array<{ title: string; body: string[] }>;
+}
+
+const STABLE = /^\d+\.\d+\.\d+$/;
+
+function parts(v: string): number[] {
+  return v.split('.').map(Number);
+}
+function compareVersions(a: string, b: string): number {
+  const [x, y] = [parts(a), parts(b)];
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    const d = (x[i] ?? 0) - (y[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+const minorOf = (v: string) => v.split('.').slice(0, 2).join('.');
+
+/** Does `version` (X.Y.Z) satisfy a request spec ("3.12", "3.12.4", or a PEP 440 specifier)? */
+export function satisfiesRequest(version: string, request: Pick<VersionRequest, 'spec' | 'kind'>): boolean {
+  if (request.kind === 'specifier') return pep440.satisfies(version, request.spec);
+  return request.spec.split('.').length === 2 ? minorOf(version) === request.spec : version === request.spec;
+}
+
+/** Does `version` satisfy another buildpack's constraint? Bare versions, PEP 440, then semver. */
+export function satisfiesConstraint(version: string, constraint: string): boolean | undefined {
+  const c = constraint.trim().replace(/\.(x|\*)$/i, '');
+  if (/^\d+\.\d+$/.test(c)) return minorOf(version) === c;
+  if (/^\d+\.\d+\.\d+$/.test(c)) return version === c;
+  if (pep440.validRange(c)) return pep440.satisfies(version, c);
+  if (semver.validRange(c)) return semver.satisfies(version, c);
+  return undefined;
+}
+
+/** "3.13 (3.13.0 to 3.13.15), 3.12 (...)" for error messages. */
+export function describeAvailable(entries: readonly Dependency[]): string {
+  const byMinor = new Map<string, string[]>();
+  for (const v of [...new Set(entries.map((e) => e.version).filter((v) => STABLE.test(v)))].sort(compareVersions).reverse()) {
+    const list = byMinor.get(minorOf(v)) ?? [];
+    list.push(v);
+    byMinor.set(minorOf(v), list);
+  }
+  return [...byMinor].map(([minor, vs]) => (vs.length === 1 ? vs[0]! : `${minor} (${vs[vs.length - 1]} to ${vs[0]})`)).join(', ');
+}
+
+export function resolvePython(input: {
+  requests: readonly VersionRequest[];
+  constraints: readonly PlanConstraint[];
+  available: readonly Dependency[];
+  arch: string;
+  defaultVersion?: string;
+  today: Date;
+}): Resolution {
+  const stable = input.available.filter((e) => STABLE.test(e.version)).sort((a, b) => compareVersions(b.version, a.version));
+  const availableText = `Available for ${input.arch}: ${describeAvailable(stable) || '(none)'}.`;
+  if (stable.length === 0) {
+    throw new UserError(`No Python runtime available for ${input.arch}`, ['The dependency manifest has no CPython for this architecture.', 'Add entries with BP_PYTHON_MANIFEST, or build on a supported architecture (amd64, arm64).']);
+  }
+  const isSupported = (e: Dependency) => (deprecationDate(e)?.getTime() ?? Infinity) > input.today.getTime();
+  const meetsConstraints = (v: string) => input.constraints.every((c) => satisfiesConstraint(v, c.constraint) !== false);
+  for (const c of input.constraints) {
+    if (satisfiesConstraint('3.0.0', c.constraint) === undefined) {
+      throw new UserError('Unreadable Python version constraint in the build plan', [`${c.origin} requires python version "${c.constraint}", which is neither a version, a PEP 440 specifier nor a semver range.`]);
+    }
+  }
+
+  const [request, ...lower] = input.requests;
+  const notes: string[] = [];
+  const warnings: Resolution['warnings'] = [];
+  let entry: Dependency | undefined;
+
+  if (request) {
+    const matching = stable.filter((e) => satisfiesRequest(e.version, request));
+    // For a specifier, the newest *supported* match: an open range must not pick an EOL minor
+    // just because it is listed, nor a newer one an operator has deprecated.
+    entry = request.kind === 'specifier' ? (matching.find(isSupported) ?? matching[0]) : matching[0];
+    if (!entry) throw unavailable(request, stable, input.arch, availableText);
+    notes.push(`${request.origin} asks for ${request.spec}: ${entry.version}`);
+    const conflict = input.constraints.find((c) => satisfiesConstraint(entry!.version, c.constraint) === false);
+    if (conflict) {
+      throw new UserError('Conflicting Python version requirements', [
+        `${request.origin} asks for Python ${request.spec} (${entry.version}), but ${conflict.origin} requires "${conflict.constraint}".`,
+        'Change the app\'s version (or the other buildpack\'s configuration) so that one version satisfies both.',
+        availableText,
+      ]);
+    }
+    for (const other of lower) {
+      if (!satisfiesRequest(entry.version, other)) {
+        warnings.push({
+          title: 'Python version sources disagree',
+          body: [`${request.origin} asks for ${request.spec}, but ${other.origin} asks for ${other.spec}.`, `Using ${entry.version} from ${request.origin}, which takes precedence. Make them agree (or delete one) to avoid surprises.`],
+        });
+      }
+    }
+    if (request.kind === 'version' && request.spec.split('.').length === 3) {
+      const newest = stable.find((e) => minorOf(e.version) === minorOf(request.spec));
+      if (newest && newest.version !== request.spec) notes.push(`A newer patch release is available: ${newest.version} (security and bug fixes); ask for ${minorOf(request.spec)} to always get the newest`);
+    }
+  } else if (input.constraints.length > 0) {
+    entry = stable.find((e) => isSupported(e) && meetsConstraints(e.version)) ?? stable.find((e) => meetsConstraints(e.version));
+    if (!entry) {
+      throw new UserError('Conflicting Python version requirements', [`No available Python satisfies every requirement: ${input.constraints.map((c) => `"${c.constraint}" (${c.origin})`).join(', ')}.`, availableText]);
+    }
+    notes.push(`No version requested by the app; ${listing(input.constraints.map((c) => `${c.origin} requires ${c.constraint}`))}: ${entry.version}`);
+  } else {
+    const wanted = input.defaultVersion;
+    entry = wanted
+      ? stable.find((e) => satisfiesRequest(e.version, { spec: wanted, kind: 'version' }))
+      : (stable.find(isSupported) ?? stable[0]);
+    if (!entry) throw new UserError('The default Python version is not available', [`The configured default is ${wanted}, which is not in the manifest.`, availableText]);
+    notes.push(`No version requested: using the default, ${entry.version}${wanted ? ` (the operator's default ${wanted})` : ' (the newest stable release)'}`);
+  }
+
+  const eol = deprecationDate(entry);
+  if (eol && eol.getTime() <= input.today.getTime()) {
+    warnings.push({
+      title: `Python ${minorOf(entry.version)} has reached end-of-life`,
+      body: [`Python ${minorOf(entry.version)} stopped receiving security fixes on ${eol.toISOString().slice(0, 10)}.`, `Upgrade to a supported version, for example ${stable.find(isSupported)?.version ?? 'a newer one'}.`],
+    });
+  }
+  return { entry, version: entry.version, request, notes, warnings };
+}
+
+function unavailable(request: VersionRequest, stable: readonly Dependency[], arch: string, availableText: string): UserError {
+  const where = `${request.origin} asks for Python ${request.spec}`;
+  if (request.kind === 'specifier') {
+    return new UserError('No Python version matches requires-python', [`${where}, and no available version satisfies it.`, availableText, 'Widen requires-python, or add a runtime.txt / .python-version naming one of the versions above.']);
+  }
+  const [major, minor] = request.spec.split('.').map(Number) as [number, number];
+  const newestKnown = stable[0]!.version;
+  if (major < OLDEST_SUPPORTED_MINOR[0] || (major === OLDEST_SUPPORTED_MINOR[0] && minor < OLDEST_SUPPORTED_MINOR[1])) {
+    return new UserError(`Python ${major}.${minor} has reached end-of-life`, [`${where}, which no longer receives security fixes and is not provided by this buildpack.`, availableText, `Upgrade the app and ask for a supported version, for example ${minorOf(newestKnown)}.`]);
+  }
+  if (compareVersions(request.spec, newestKnown) > 0 && !stable.some((e) => minorOf(e.version) === `${major}.${minor}`)) {
+    return new UserError(`Python ${request.spec} is not available yet`, [`${where}, which is newer than any version this buildpack knows (the newest is ${newestKnown}).`, availableText, 'Check the version for typos, or ask for one of the versions above.']);
+  }
+  return new UserError(`Python ${request.spec} is not available for ${arch}`, [`${where}, but the manifest has no such build for ${arch}.`, availableText, `Ask for ${minorOf(request.spec)} to get its newest available patch, or one of the versions above.`]);
+}
