@@ -1,0 +1,81 @@
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import * as zlib from 'node:zlib';
+import * as tar from 'tar-stream';
+import { compressionOf, entryTarget, extractTar } from '../../src/io/extract';
+
+type Entry = { name: string; type?: 'file' | 'directory' | 'symlink' | 'link'; body?: string; linkname?: string; mode?: number };
+
+async function tarball(entries: Entry[], gzip = true): Promise<Buffer> {
+  const pack = tar.pack();
+  const chunks: Buffer[] = [];
+  const done = new Promise<void>((resolve) => {
+    const out = gzip ? pack.pipe(zlib.createGzip()) : pack;
+    out.on('data', (c: Buffer) => chunks.push(c));
+    out.on('end', () => resolve());
+  });
+  for (const e of entries) pack.entry({ name: e.name, type: e.type ?? 'file', linkname: e.linkname, mode: e.mode }, e.body ?? '');
+  pack.finalize();
+  await done;
+  return Buffer.concat(chunks);
+}
+
+let dest: string;
+beforeEach(async () => {
+  dest = await fsp.mkdtemp(path.join(os.tmpdir(), 'extract-'));
+});
+afterEach(() => fsp.rm(dest, { recursive: true, force: true }));
+
+describe('extractTar', () => {
+  it('strips the prefix, keeps modes and links, skips what is outside the prefix', async () => {
+    const archive = await tarball([
+      { name: 'python/', type: 'directory' },
+      { name: 'python/bin/python3.12', body: '#!bin', mode: 0o755 },
+      { name: 'python/bin/python3', type: 'symlink', linkname: 'python3.12' },
+      { name: 'python/lib/libpython.so', body: 'lib' },
+      { name: 'python/lib/libpython.so.1', type: 'link', linkname: 'python/lib/libpython.so' },
+      { name: 'PYTHON.json', body: '{}' },
+    ]);
+    const stats = await extractTar(Readable.from([archive]), dest, { compression: 'gzip', prefix: 'python/' });
+    expect(stats.files).toBe(2);
+    expect(await fsp.readlink(path.join(dest, 'bin', 'python3'))).toBe('python3.12');
+    expect((await fsp.stat(path.join(dest, 'bin', 'python3.12'))).mode & 0o777).toBe(0o755);
+    expect(await fsp.readFile(path.join(dest, 'lib', 'libpython.so.1'), 'utf8')).toBe('lib');
+    await expect(fsp.stat(path.join(dest, 'PYTHON.json'))).rejects.toThrow();
+  });
+
+  it('the old "full" layout: only python/install/ is kept', async () => {
+    const archive = await tarball([
+      { name: 'python/PYTHON.json', body: '{}' },
+      { name: 'python/build/junk', body: 'x' },
+      { name: 'python/install/bin/python3', body: 'py', mode: 0o755 },
+    ]);
+    await extractTar(Readable.from([archive]), dest, { compression: 'gzip', prefix: 'python/install/' });
+    expect(await fsp.readdir(dest)).toEqual(['bin']);
+  });
+
+  it.each<[string, Entry[], RegExp]>([
+    ['a .. entry', [{ name: 'python/../../escape.txt', body: 'x' }], /points outside the destination/],
+    ['an absolute path', [{ name: '/etc/evil', body: 'x' }], /absolute path/],
+    ['a symlink out', [{ name: 'python/lib/evil', type: 'symlink', linkname: '/etc' }], /link pointing outside/],
+    ['a relative symlink out', [{ name: 'python/lib/evil', type: 'symlink', linkname: '../../../etc' }], /link pointing outside/],
+  ])('refuses %s', async (_name, entries, pattern) => {
+    const archive = await tarball(entries);
+    await expect(extractTar(Readable.from([archive]), dest, { compression: 'gzip', prefix: 'python/' })).rejects.toThrow(pattern);
+    await expect(fsp.stat(path.join(dest, '..', 'escape.txt'))).rejects.toThrow();
+  });
+
+  it('entryTarget', () => {
+    expect(entryTarget('./python/bin/x', 'python/', '/d')).toBe('/d/bin/x');
+    expect(entryTarget('python/', 'python/', '/d')).toBeUndefined();
+    expect(entryTarget('other/x', 'python/', '/d')).toBeUndefined();
+  });
+
+  it('compressionOf', () => {
+    expect(compressionOf('https://x/a.tar.gz')).toBe('gzip');
+    expect(compressionOf('https://x/a.tar.zst?sig=1')).toBe('zstd');
+    expect(compressionOf('https://x/a.tar')).toBe('none');
+  });
+});
