@@ -316,11 +316,17 @@ export async function startMirror(options: MirrorOptions = {}): Promise<Mirror> 
         const source = fs.createReadStream(file.full, { start: 0, end: Math.max(0, half - 1) });
         source.on('data', (chunk) => {
           bytes += chunk.length;
-          res.write(chunk);
         });
-        // Destroy only once the half has left the process, so the client sees a short body,
-        // not a reset before any data.
-        source.on('end', () => res.write('', () => res.destroy()));
+        source.pipe(res, { end: false });
+        // Destroy only once the whole half has left the process (Node's and the socket's write
+        // buffers are empty), so the client receives exactly half and then a broken connection.
+        const socket = res.socket;
+        const destroyWhenFlushed = (): void => {
+          if (!socket || socket.destroyed) return;
+          if (res.writableLength === 0 && socket.writableLength === 0) socket.destroy();
+          else setTimeout(destroyWhenFlushed, 5);
+        };
+        source.on('end', destroyWhenFlushed);
         source.on('error', () => res.destroy());
         return;
       }

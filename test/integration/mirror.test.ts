@@ -176,8 +176,7 @@ describe('loopback dependency mirror', () => {
     expect(r.status).toBe(200);
     expect(r.headers['content-length']).toBe(String(payload.length));
     expect(r.aborted).toBe(true);
-    expect(r.body.length).toBeLessThan(payload.length);
-    expect(r.body.equals(payload.subarray(0, r.body.length))).toBe(true);
+    expect(r.body.equals(payload.subarray(0, payload.length / 2))).toBe(true);
     expect((await settledLog(mirror, 1))[0]).toMatchObject({ status: 200, bytes: payload.length / 2 });
   });
 
