@@ -334,7 +334,12 @@ fetch_pip() {
   sidecar_ok "$file" && return 0
   log "downloading pip $PIP_VERSION from the package index"
   mkdir -p "$OUT/pip" "$WORK/pip"
-  "$HOSTPY" -m pip download --disable-pip-version-check -q --no-deps --only-binary=:all: \
+  # Any interpreter with pip can download a wheel: the host's, else the newest pyenv one.
+  local pip_py=$HOSTPY v
+  if ! "$pip_py" -m pip --version >/dev/null 2>&1; then
+    for v in "${versions[@]}"; do pip_py=$PYENV_ROOT/versions/$v/bin/python3; done
+  fi
+  "$pip_py" -m pip download --disable-pip-version-check -q --no-deps --only-binary=:all: \
     -d "$WORK/pip" "pip==$PIP_VERSION"
   mv "$WORK/pip/pip-$PIP_VERSION-py3-none-any.whl" "$OUT/$file"
   local got
