@@ -13,7 +13,7 @@ async function tarball(entries: Entry[], gzip = true): Promise<Buffer> {
   const chunks: Buffer[] = [];
   const done = new Promise<void>((resolve) => {
     const out = gzip ? pack.pipe(zlib.createGzip()) : pack;
-    out.on('data', (c: Buffer) => chunks.push(c));
+    out.on('data', (c: unknown) => chunks.push(c as Buffer));
     out.on('end', () => resolve());
   });
   for (const e of entries) pack.entry({ name: e.name, type: e.type ?? 'file', linkname: e.linkname, mode: e.mode }, e.body ?? '');

@@ -1,0 +1,149 @@
+// The python layer through the real lifecycle: install from the loopback mirror, reuse from the
+// cache on rebuild (proved by the mirror's access log), reinstall on a version change, clear errors
+// for every kind of bad version input, and clean failures for broken downloads.
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { createScenario, layerPath, readLayerToml, runBuild, type Scenario } from '../helpers/lifecycle';
+import { readFixtureIndex, runtimeEntry, startMirror, writeRuntimeManifest, type Mirror } from '../helpers/mirror';
+
+let mirror: Mirror;
+beforeAll(async () => {
+  mirror = await startMirror();
+});
+afterAll(() => mirror.close());
+
+const index = () => readFixtureIndex(mirror.root);
+const runtime = (minor: string) => index().runtimes.find((r) => r.flavor !== 'full' && r.version.startsWith(`${minor}.`))!;
+
+async function scenarioWithManifest(fixture: string, options: Parameters<typeof writeRuntimeManifest>[2] = {}): Promise<Scenario> {
+  const s = createScenario(fixture);
+  const manifest = path.join(s.root, 'manifest.toml');
+  await writeRuntimeManifest(mirror, manifest, options);
+  spawnSync('chmod', ['a+r', manifest]);
+  s.setEnv('BP_PYTHON_MANIFEST', manifest);
+  return s;
+}
+
+function layerPython(s: Scenario): string {
+  return path.join(layerPath(s, 'python'), 'bin', 'python3');
+}
+
+function runtimeDownloads(): string[] {
+  return mirror.requests().filter((r) => r.path.includes('cpython-')).map((r) => r.path);
+}
+
+describe('python layer', () => {
+  it('installs the requested 3.11 from the mirror, then reuses it on rebuild without downloading', async () => {
+    const py311 = runtime('3.11');
+    const s = await scenarioWithManifest('runtime-txt');
+    mirror.clearLog();
+
+    const first = await runBuild(s);
+    expect(first.success).toBe(true);
+    expect(first.buildLog).toContain(`Installing Python ${py311.version}`);
+    expect(first.buildLog).toMatch(/Downloaded and unpacked [\d.]+ MiB in [\d.]+m?s \([\d.]+ [KMG]iB\/s\), \d+ files, sha256 verified/);
+    expect(runtimeDownloads()).toHaveLength(1);
+    const version = spawnSync(layerPython(s), ['--version'], { encoding: 'utf8' });
+    expect(version.stdout.trim()).toBe(`Python ${py311.version}`);
+    expect(readLayerToml(s, 'python')).toEqual({
+      types: { build: true, launch: true, cache: true },
+      metadata: { python_version: py311.version, arch: 'amd64', distro_name: expect.any(String), distro_version: expect.any(String), artifact_sha256: py311.sha256 },
+    });
+    // The relocated runtime compiles against its own headers: sysconfig points at the layer.
+    const include = spawnSync(layerPython(s), ['-c', 'import sysconfig; print(sysconfig.get_paths()["include"])'], { encoding: 'utf8' });
+    expect(include.stdout.trim()).toBe(path.join(layerPath(s, 'python'), 'include', 'python3.11'));
+
+    mirror.clearLog();
+    const second = await runBuild(s);
+    expect(second.success).toBe(true);
+    expect(second.buildLog).toContain(`Using cached Python ${py311.version}`);
+    expect(second.buildLog).not.toContain('Downloading');
+    expect(runtimeDownloads()).toEqual([]);
+    expect(second.exportLog).toMatch(/Reusing layer 'python-cnb\/python:python'/);
+    expect(spawnSync(layerPython(s), ['--version'], { encoding: 'utf8' }).stdout.trim()).toBe(`Python ${py311.version}`);
+
+    // Another minor: the layer is reinstalled, and the log says why.
+    const py312 = runtime('3.12');
+    s.writeAppFile('runtime.txt', 'python-3.12\n');
+    mirror.clearLog();
+    const third = await runBuild(s, { upTo: 'builder' });
+    expect(third.success).toBe(true);
+    expect(third.buildLog).toContain(`Discarding cached Python ${py311.version} since:`);
+    expect(third.buildLog).toContain(`the Python version changed from ${py311.version} to ${py312.version}`);
+    expect(runtimeDownloads()).toHaveLength(1);
+    expect(spawnSync(layerPython(s), ['--version'], { encoding: 'utf8' }).stdout.trim()).toBe(`Python ${py312.version}`);
+  });
+
+  it('installs an old zstd "full" archive (files under python/install/)', async () => {
+    const s = await scenarioWithManifest('runtime-txt', { versions: ['3.11.7+full', '3.12'] });
+    const result = await runBuild(s, { upTo: 'builder' });
+    expect(result.success).toBe(true);
+    expect(spawnSync(layerPython(s), ['-c', 'import ssl, json; print("ok")'], { encoding: 'utf8' }).stdout.trim()).toBe('ok');
+  });
+
+  it('honours BP_PYTHON_VERSION over runtime.txt, with a warning naming both', async () => {
+    const s = await scenarioWithManifest('runtime-txt');
+    s.setEnv('BP_PYTHON_VERSION', '3.12');
+    const result = await runBuild(s, { upTo: 'builder' });
+    expect(result.success).toBe(true);
+    expect(result.buildLog).toContain('BP_PYTHON_VERSION asks for 3.12, but runtime.txt asks for 3.11');
+    expect(result.buildLog).toContain(`Installing Python ${runtime('3.12').version}`);
+  });
+});
+
+describe('bad version input: a clear error and a failed build', () => {
+  it.each<[string, RegExp, Record<string, string>?]>([
+    ['runtime-txt-invalid', /Error: Invalid Python version in runtime\.txt[\s\S]*runtime\.txt contains "python3\.12"[\s\S]*python-<major>\.<minor>\[\.<patch>\]/],
+    ['runtime-txt-binary-garbage', /Error: Invalid Python version in runtime\.txt/],
+    ['python-version-multiple', /Error: More than one Python version in \.python-version/],
+    ['python-version-system', /Error: \.python-version asks for the "system" Python/],
+    ['python-version-pypy', /does not provide[\s\S]*"pypy3\.10"[\s\S]*CPython only/],
+    ['python-version-utf16', /Error: \.python-version is encoded as UTF-16/],
+    ['python-version-bom', /Error: \.python-version starts with a byte order mark/],
+    ['python-version-eol', /Error: Python 2\.7 has reached end-of-life[\s\S]*Available for amd64: /],
+    ['python-version-unavailable', /Error: Python 3\.12\.99 is not available for amd64[\s\S]*Available for amd64: /],
+    ['python-version-future', /Error: Python 3\.19 is not available yet/],
+    ['pyproject-requires-python-unsatisfiable', /Error: No Python version matches requires-python[\s\S]*>=3\.20/],
+    ['pipfile-lock-bad-version', /Error: Invalid Python version in Pipfile\.lock[\s\S]*"three"/],
+    ['bp-python-version-env', /Error: Invalid Python version in BP_PYTHON_VERSION[\s\S]*"latest"/, { BP_PYTHON_VERSION: 'latest' }],
+  ])('%s', async (fixture, pattern, env) => {
+    const s = await scenarioWithManifest(fixture);
+    for (const [k, v] of Object.entries(env ?? {})) s.setEnv(k, v);
+    mirror.clearLog();
+    const result = await runBuild(s, { upTo: 'builder' });
+    expect(result.success).toBe(false);
+    expect(result.failedPhase).toBe('builder');
+    expect(result.buildLog).toMatch(pattern);
+    expect(result.buildLog).not.toMatch(/^\s+at .+\(.+:\d+:\d+\)$/m); // no stack trace for user mistakes
+    expect(runtimeDownloads()).toEqual([]); // analysed before any download
+    expect(readLayerToml(s, 'python')).toBeUndefined();
+  });
+});
+
+describe('broken downloads fail cleanly, and the next good build succeeds', () => {
+  it.each<[string, 'corrupt' | '500' | 'cut' | 'dotdot', RegExp]>([
+    ['a corrupted archive (one flipped byte)', 'corrupt', /Error: Checksum mismatch[\s\S]*Expected: [0-9a-f]{64}[\s\S]*Actual: +[0-9a-f]{64}/],
+    ['a 500 from the mirror', '500', /Error: Download failed[\s\S]*answered HTTP 500[\s\S]*Gave up after 4 attempts/],
+    ['a connection cut mid-stream', 'cut', /Error: Download failed[\s\S]*(connection broke|got \d+ of \d+ bytes)/],
+    ['a .. entry in the archive', 'dotdot', /Error: Unsafe archive[\s\S]*points outside the destination/],
+  ])('%s', async (_name, fault, pattern) => {
+    const py311 = runtime('3.11');
+    const s = await scenarioWithManifest('runtime-txt', { versions: ['3.12'] });
+    const faulty = runtimeEntry(mirror, py311, (file) => mirror.urlFor(file, fault));
+    if (fault === 'dotdot') faulty.checksum = `sha256:${await mirror.sha256(new URL(faulty.uri).pathname.slice(1))}`;
+    const manifest = path.join(s.root, 'manifest.toml');
+    await writeRuntimeManifest(mirror, manifest, { versions: ['3.12'], extraEntries: [faulty] });
+
+    const bad = await runBuild(s, { upTo: 'builder' });
+    expect(bad.success).toBe(false);
+    expect(bad.buildLog).toMatch(pattern);
+    expect(bad.buildLog).not.toMatch(/^\s+at .+\(.+:\d+:\d+\)$/m);
+    expect(readLayerToml(s, 'python')).toBeUndefined(); // nothing claims to be complete
+
+    await writeRuntimeManifest(mirror, manifest, {});
+    const good = await runBuild(s, { upTo: 'builder', freshLayers: false });
+    expect(good.success).toBe(true);
+    expect(good.buildLog).toContain(`Installing Python ${py311.version}`);
+    expect(spawnSync(layerPython(s), ['--version'], { encoding: 'utf8' }).stdout.trim()).toBe(`Python ${py311.version}`);
+  });
+});
