@@ -45,7 +45,8 @@ export function fromEnv(value: string | undefined): ParseResult {
 }
 
 function decodeText(bytes: Buffer, file: string): { text: string } | { error: UserError } {
-  const fix = `Save ${file} as plain ASCII/UTF-8 without a byte order mark, for example: printf '3.13\\n' > ${file}`;
+  const example = file === 'runtime.txt' ? 'python-3.13' : '3.13';
+  const fix = `Save ${file} as plain ASCII/UTF-8 without a byte order mark, for example: printf '${example}\\n' > ${file}`;
   if (bytes.length >= 2 && ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff))) {
     return { error: new UserError(`${file} is encoded as UTF-16`, [`${file} starts with a UTF-16 byte order mark, so its version cannot be read.`, fix]) };
   }

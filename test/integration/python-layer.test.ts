@@ -92,23 +92,24 @@ describe('python layer', () => {
 });
 
 describe('bad version input: a clear error and a failed build', () => {
-  it.each<[string, RegExp, Record<string, string>?]>([
-    ['runtime-txt-invalid', /Error: Invalid Python version in runtime\.txt[\s\S]*runtime\.txt contains "python3\.12"[\s\S]*python-<major>\.<minor>\[\.<patch>\]/],
-    ['runtime-txt-binary-garbage', /Error: Invalid Python version in runtime\.txt/],
-    ['python-version-multiple', /Error: More than one Python version in \.python-version/],
-    ['python-version-system', /Error: \.python-version asks for the "system" Python/],
-    ['python-version-pypy', /does not provide[\s\S]*"pypy3\.10"[\s\S]*CPython only/],
-    ['python-version-utf16', /Error: \.python-version is encoded as UTF-16/],
-    ['python-version-bom', /Error: \.python-version starts with a byte order mark/],
-    ['python-version-eol', /Error: Python 2\.7 has reached end-of-life[\s\S]*Available for amd64: /],
-    ['python-version-unavailable', /Error: Python 3\.12\.99 is not available for amd64[\s\S]*Available for amd64: /],
-    ['python-version-future', /Error: Python 3\.19 is not available yet/],
-    ['pyproject-requires-python-unsatisfiable', /Error: No Python version matches requires-python[\s\S]*>=3\.20/],
-    ['pipfile-lock-bad-version', /Error: Invalid Python version in Pipfile\.lock[\s\S]*"three"/],
+  // Every row has three elements: jest takes a callback with more parameters than the row as `done`.
+  it.each<[string, RegExp, Record<string, string>]>([
+    ['runtime-txt-invalid', /Error: Invalid Python version in runtime\.txt[\s\S]*runtime\.txt contains "python3\.12"[\s\S]*python-<major>\.<minor>\[\.<patch>\]/, {}],
+    ['runtime-txt-binary-garbage', /Error: runtime\.txt is not a text file[\s\S]*NUL bytes[\s\S]*printf 'python-3\.13\\n' > runtime\.txt/, {}],
+    ['python-version-multiple', /Error: More than one Python version in \.python-version/, {}],
+    ['python-version-system', /Error: \.python-version asks for the "system" Python/, {}],
+    ['python-version-pypy', /does not provide[\s\S]*"pypy3\.10"[\s\S]*CPython only/, {}],
+    ['python-version-utf16', /Error: \.python-version is encoded as UTF-16/, {}],
+    ['python-version-bom', /Error: \.python-version starts with a byte order mark/, {}],
+    ['python-version-eol', /Error: Python 2\.7 has reached end-of-life[\s\S]*Available for amd64: /, {}],
+    ['python-version-unavailable', /Error: Python 3\.12\.99 is not available for amd64[\s\S]*Available for amd64: /, {}],
+    ['python-version-future', /Error: Python 3\.19 is not available yet/, {}],
+    ['pyproject-requires-python-unsatisfiable', /Error: No Python version matches requires-python[\s\S]*>=3\.20/, {}],
+    ['pipfile-lock-bad-version', /Error: Invalid Python version in Pipfile\.lock[\s\S]*"three"/, {}],
     ['bp-python-version-env', /Error: Invalid Python version in BP_PYTHON_VERSION[\s\S]*"latest"/, { BP_PYTHON_VERSION: 'latest' }],
   ])('%s', async (fixture, pattern, env) => {
     const s = await scenarioWithManifest(fixture);
-    for (const [k, v] of Object.entries(env ?? {})) s.setEnv(k, v);
+    for (const [k, v] of Object.entries(env)) s.setEnv(k, v);
     mirror.clearLog();
     const result = await runBuild(s, { upTo: 'builder' });
     expect(result.success).toBe(false);
