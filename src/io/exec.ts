@@ -1,0 +1,56 @@
+// Running commands (python, pip, a C compiler). Output is streamed into the build log as it comes,
+// and the tail is kept so an error can quote what the command said. Secrets are the caller's
+// concern: never put one in `args` (pass it through env instead), since args may be logged.
+import execa from 'execa';
+import { UserError } from '../errors';
+
+export interface RunOptions {
+  cwd?: string;
+  env: Record<string, string>;
+  /** Each chunk of stdout/stderr, in order (for the build log). */
+  onOutput?: (chunk: string) => void;
+  /** How many trailing lines to keep for error messages. */
+  keepLines?: number;
+}
+
+export interface RunResult {
+  exitCode: number;
+  /** The last `keepLines` lines of combined output. */
+  tail: string[];
+  ms: number;
+}
+
+export async function run(command: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
+  const started = Date.now();
+  const keep = options.keepLines ?? 200;
+  const tail: string[] = [];
+  let partial = '';
+  const collect = (chunk: Buffer | string) => {
+    const text = chunk.toString();
+    options.onOutput?.(text);
+    const lines = (partial + text).split('\n');
+    partial = lines.pop() ?? '';
+    tail.push(...lines);
+    if (tail.length > keep) tail.splice(0, tail.length - keep);
+  };
+  const child = execa(command, [...args], { cwd: options.cwd, env: options.env, extendEnv: false, reject: false, all: false, stdin: 'ignore', buffer: false });
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  let result;
+  try {
+    result = await child;
+  } catch (e) {
+    throw new UserError(`Could not run ${command}`, [`${(e as Error).message}`]);
+  }
+  if (partial) tail.push(partial);
+  if (result.failed && result.exitCode === undefined) {
+    throw new UserError(`Could not run ${command}`, [`${command} could not be started: ${result.shortMessage ?? 'unknown error'}.`]);
+  }
+  return { exitCode: result.exitCode ?? 1, tail, ms: Date.now() - started };
+}
+
+/** Whether an executable is on PATH (for optional tools such as a C compiler). */
+export async function which(command: string, env: Record<string, string>): Promise<string | undefined> {
+  const r = await execa('sh', ['-c', 'command -v "$1"', 'sh', command], { env, extendEnv: false, reject: false });
+  return r.exitCode === 0 && r.stdout.trim() ? r.stdout.trim() : undefined;
+}
