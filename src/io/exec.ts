@@ -44,7 +44,7 @@ export async function run(command: string, args: readonly string[], options: Run
   }
   if (partial) tail.push(partial);
   if (result.failed && result.exitCode === undefined) {
-    throw new UserError(`Could not run ${command}`, [`${command} could not be started: ${result.shortMessage ?? 'unknown error'}.`]);
+    throw new UserError(`Could not run ${command}`, [`${command} could not be started: ${(result as { shortMessage?: string }).shortMessage ?? 'unknown error'}.`]);
   }
   return { exitCode: result.exitCode ?? 1, tail, ms: Date.now() - started };
 }
