@@ -10,7 +10,13 @@ import type { BuildpackPlan } from './cnb/schemas';
 import { PLAN } from './detect';
 import { fetchText } from './io/download';
 import { readFile } from './io/fs';
+import { applyLayers, LayerEnv } from './cnb/env';
+import { dropLayer } from './cnb/layer';
+import { UserError } from './errors';
+import { installPip } from './layers/pip';
+import { openPipCache } from './layers/pip-cache';
 import { installPython } from './layers/python';
+import { dependenciesKey, installSitePackages, readDependencyInputs } from './layers/site-packages';
 import { Log, formatDuration, listing } from './log';
 import { analyseProject, describeEntry, readApp, type Project } from './project';
 import { buildpackManifest, forTarget, loadOperatorManifest, mergeManifests } from './python/manifest';
@@ -33,6 +39,8 @@ export async function build(ctx: BuildContext, info: BuildpackInfo, log: Log): P
   log.info(`App files: ${app.entries.length ? listing(app.entries.map((e) => describeEntry(e.name, e.kind)).slice(0, 30)) : '(none)'}${app.entries.length > 30 ? ` and ${app.entries.length - 30} more` : ''}`);
   const project = analyseProject(app, ctx.env);
   logDependencies(project, log);
+  const manager = project.dependencies.manager;
+  const dependencyInputs = manager ? await readDependencyInputs(ctx.appDir, manager, ctx.env) : undefined;
 
   const operator = await loadOperatorManifest(ctx.env.BP_PYTHON_MANIFEST, { readText: (p) => readFile(p, 'utf8'), fetchText });
   const manifest = mergeManifests(operator, buildpackManifest(info.metadata));
@@ -55,12 +63,52 @@ export async function build(ctx: BuildContext, info: BuildpackInfo, log: Log): P
   for (const note of python.notes) log.info(note);
   for (const w of python.warnings) log.warning(w.title, w.body);
 
+  const pipVersion = String(info.metadata['pip-version'] ?? '');
+  const pipEntry = dependencyInputs ? forTarget(manifest, 'pip', ctx.target).find((d) => d.version === pipVersion) : undefined;
+  if (dependencyInputs && !pipEntry) {
+    throw new UserError(`pip ${pipVersion} is not in the dependency manifest`, [`buildpack.toml pins pip ${pipVersion}, but no manifest entry with id "pip" and that version exists for ${ctx.target.arch}.`, 'If you use BP_PYTHON_MANIFEST, add the pinned pip wheel to it.']);
+  }
+
   // 2. Layers.
   log.step(`Installing Python ${python.version}`);
-  await installPython({ layersDir: ctx.layersDir, entry: python.entry, target: ctx.target, mirrors, log });
+  const runtime = await installPython({ layersDir: ctx.layersDir, entry: python.entry, target: ctx.target, mirrors, log });
+  const pythonExe = path.join(runtime.dir, 'bin', 'python3');
+
+  if (dependencyInputs && pipEntry) {
+    log.step(`Installing dependencies with pip from ${dependencyInputs.label}`);
+    const baseEnv = applyLayers(ctx.env, [{ dir: runtime.dir, env: runtime.env, hasBin: true, hasLib: true }], 'build');
+    const pip = await installPip({ layersDir: ctx.layersDir, entry: pipEntry, pythonVersion: python.version, python: pythonExe, buildEnv: baseEnv, mirrors, log });
+    const cache = await openPipCache({ layersDir: ctx.layersDir, pythonVersion: python.version, target: ctx.target, log });
+    const buildEnv = applyLayers(baseEnv, [{ dir: pip.dir, env: pip.env, hasBin: true }, { dir: cache.dir, env: cache.env }, { dir: '', env: installEnv() }], 'build');
+    await installSitePackages({
+      layersDir: ctx.layersDir,
+      appDir: ctx.appDir,
+      inputs: dependencyInputs,
+      key: dependenciesKey(dependencyInputs, { pythonVersion: python.version, pipVersion: pip.version, target: ctx.target }),
+      python: pythonExe,
+      buildEnv,
+      force: ctx.env.BP_PYTHON_FORCE_REINSTALL === 'true',
+      log,
+    });
+  } else {
+    // No dependencies (any more): a restored venv or pip must not linger in the image or cache.
+    for (const name of ['site-packages', 'pip', 'pip-cache']) await dropLayer(ctx.layersDir, name);
+  }
 
   await writeLaunchToml(path.join(ctx.layersDir, 'launch.toml'), []);
   log.step(`Done (${formatDuration(Date.now() - started)})`);
+}
+
+/** Settings for every pip run. SOURCE_DATE_EPOCH makes pip compile hash-based .pyc files
+ *  (py_compile switches to CHECKED_HASH when it is set), so the exporter resetting every mtime to
+ *  1980 does not make them stale; 315532801 (1980-01-01T00:00:01Z) because ZIP cannot store dates
+ *  before 1980 (Heroku's python.rs chose the same). */
+function installEnv(): LayerEnv {
+  return LayerEnv.empty()
+    .override('SOURCE_DATE_EPOCH', '315532801', 'build')
+    .override('PIP_DISABLE_PIP_VERSION_CHECK', '1', 'build')
+    .override('PIP_NO_INPUT', '1', 'build')
+    .override('PYTHONUNBUFFERED', '1', 'build');
 }
 
 /** Other buildpacks' python requirements (our own detect entry is the app's request, already known). */

@@ -1,0 +1,138 @@
+// What decides the contents of the site-packages layer, and how pip is asked to install it. Pure:
+// file contents in, references / hashes / argv / warnings out. The reading is in
+// layers/site-packages.ts.
+import { createHash } from 'node:crypto';
+import * as path from 'node:path';
+import { UserError } from '../errors';
+
+/** Files pulled in by a requirements file: -r/--requirement and -c/--constraint (relative to it). */
+export function referencedFiles(requirementsPath: string, text: string): string[] {
+  const out: string[] = [];
+  for (const raw of logicalLines(text)) {
+    const m = /^(?:-r|--requirement|-c|--constraint)(?:\s*=\s*|\s+|(?=[^\s-]))(\S+)/.exec(raw);
+    if (m && !/^[a-z]+:\/\//i.test(m[1]!)) out.push(path.posix.normalize(path.posix.join(path.posix.dirname(requirementsPath), m[1]!)));
+  }
+  return out;
+}
+
+/** Lines with comments stripped and backslash continuations joined, as pip reads them. */
+export function logicalLines(text: string): string[] {
+  const joined = text.replace(/\\\r?\n/g, '');
+  return joined
+    .split(/\r?\n/)
+    .map((l) => l.replace(/(^|\s)#.*$/, '').trim())
+    .filter((l) => l !== '');
+}
+
+/**
+ * Requirements that are not pinned to one version (`flask`, `flask>=2`): a reused environment can
+ * drift from what a fresh install would give. URLs, paths, editables and options are not counted.
+ */
+export function unpinnedRequirements(text: string): string[] {
+  const out: string[] = [];
+  for (const line of logicalLines(text)) {
+    if (line.startsWith('-') || /^[a-z+]+:\/\//i.test(line) || line.startsWith('.') || line.startsWith('/') || / @ /.test(line)) continue;
+    const spec = line.split(';')[0]!.split(/\s--hash/)[0]!.trim();
+    if (!/===?\s*[^*\s,]+$/.test(spec) || /[<>~!]/.test(spec) || spec.endsWith('.*')) {
+      const name = /^[A-Za-z0-9._-]+(\[[^\]]*\])?/.exec(spec)?.[0];
+      if (name) out.push(name);
+    }
+  }
+  return out;
+}
+
+/** sha256 over the inputs in the given (fixed) order: name, NUL, content, NUL for each. */
+export function hashInputs(inputs: ReadonlyArray<{ name: string; bytes: Buffer }>, extra: readonly string[] = []): string {
+  const h = createHash('sha256');
+  for (const i of inputs) {
+    h.update(i.name).update('\0').update(i.bytes).update('\0');
+  }
+  for (const e of extra) h.update(e).update('\0');
+  return h.digest('hex');
+}
+
+interface LockedPackage {
+  version?: string;
+  hashes?: string[];
+  markers?: string;
+  extras?: string[];
+  git?: string;
+  ref?: string;
+  path?: string;
+  file?: string;
+  editable?: boolean;
+  index?: string;
+}
+
+/**
+ * Pipfile.lock -> a pip requirements file that installs exactly the locked set: every package
+ * pinned with all its hashes (so pip runs in hash-checking mode) and its markers. The lock is a
+ * full closure, so pip is run with --no-deps. Git and path entries are passed as direct
+ * references; they carry no hashes, so hash checking is off when the lock has any.
+ */
+export function pipfileLockToRequirements(lockText: string, includeDevelop: boolean): { requirements: string; hashChecked: boolean; count: number; sources: string[] } {
+  let lock: { _meta?: { sources?: Array<{ url?: string }> }; default?: Record<string, LockedPackage>; develop?: Record<string, LockedPackage> };
+  try {
+    lock = JSON.parse(lockText);
+  } catch (e) {
+    throw new UserError('Pipfile.lock is not valid JSON', [`Pipfile.lock could not be parsed: ${(e as Error).message}.`, 'Regenerate it with `pipenv lock` and commit the result.']);
+  }
+  const packages = { ...(lock.default ?? {}), ...(includeDevelop ? (lock.develop ?? {}) : {}) };
+  const lines: string[] = [];
+  let hashChecked = true;
+  for (const [name, p] of Object.entries(packages).sort(([a], [b]) => a.localeCompare(b))) {
+    const extras = p.extras?.length ? `[${p.extras.join(',')}]` : '';
+    const marker = p.markers ? ` ; ${p.markers}` : '';
+    if (p.git) {
+      hashChecked = false;
+      lines.push(`${name}${extras} @ git+${p.git.replace(/^git\+/, '')}${p.ref ? `@${p.ref}` : ''}${marker}`);
+    } else if (p.path || p.file) {
+      hashChecked = false;
+      lines.push(`${p.editable ? '-e ' : ''}${p.path ?? p.file}`);
+    } else if (p.version) {
+      const hashes = (p.hashes ?? []).map((h) => ` --hash=${h}`).join('');
+      if (!hashes) hashChecked = false;
+      lines.push(`${name}${extras}${p.version}${marker}${hashes}`);
+    } else {
+      throw new UserError('Unsupported entry in Pipfile.lock', [`The locked package "${name}" has no version, git or path.`, 'Regenerate the lock with `pipenv lock`.']);
+    }
+  }
+  const sources = (lock._meta?.sources ?? []).map((s) => s.url).filter((u): u is string => typeof u === 'string');
+  return { requirements: `${lines.join('\n')}\n`, hashChecked: hashChecked && lines.length > 0, count: lines.length, sources };
+}
+
+/** Expands ${VAR} in a Pipfile source URL from the build env, as pipenv does. */
+export function expandEnv(text: string, env: Record<string, string | undefined>): string {
+  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => env[name] ?? '');
+}
+
+/**
+ * pipenv's content hash of a Pipfile (_meta.hash.sha256 in the lock): sha256 of the JSON of
+ * {_meta: {sources, requires}, default: packages, develop: dev-packages} with sorted keys and no
+ * spaces (pipenv's plette: Pipfile.get_hash).
+ */
+export function pipfileHash(pipfile: Record<string, unknown>): string {
+  const data = {
+    _meta: { sources: pipfile.source ?? [], requires: pipfile.requires ?? {} },
+    default: pipfile.packages ?? {},
+    develop: pipfile['dev-packages'] ?? {},
+  };
+  return createHash('sha256').update(stableJson(data)).digest('hex');
+}
+
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value as object)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** The lines pip printed that say what failed ("ERROR: ..."), for the error message. */
+export function pipErrorLines(tail: readonly string[]): string[] {
+  const errors = tail.filter((l) => /^\s*(ERROR|error):/.test(l) || /^\s*×/.test(l) || /╰─>/.test(l));
+  return (errors.length ? errors : tail.slice(-5)).map((l) => l.trimEnd()).slice(-12);
+}

@@ -1,0 +1,154 @@
+// The pip, pip-cache and site-packages layers through the real lifecycle, against a loopback
+// package index (test/helpers/package-index.ts): install, reuse without running pip, only new
+// packages downloaded when a requirement is added, removed ones gone, every way of declaring
+// dependencies, clear errors for bad input, and hash-based bytecode that survives the exporter's
+// mtime reset.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createScenario, layerPath, readLayerToml, runBuild, type Scenario } from '../helpers/lifecycle';
+import { startMirror, writeRuntimeManifest, type Mirror } from '../helpers/mirror';
+import { startPackageIndex, type PackageIndex } from '../helpers/package-index';
+
+let mirror: Mirror;
+let index: PackageIndex;
+beforeAll(async () => {
+  [mirror, index] = await Promise.all([startMirror(), startPackageIndex()]);
+});
+afterAll(async () => {
+  await Promise.all([mirror.close(), index.close()]);
+});
+
+async function scenario(fixture: string): Promise<Scenario> {
+  const s = createScenario(fixture);
+  const manifest = path.join(s.root, 'manifest.toml');
+  await writeRuntimeManifest(mirror, manifest);
+  fs.chmodSync(manifest, 0o644);
+  s.setEnv('BP_PYTHON_MANIFEST', manifest);
+  for (const [k, v] of Object.entries(index.pipEnv())) s.setEnv(k, v);
+  return s;
+}
+
+/** Runs the venv's python (as the build user would see it) with a clean env. */
+function venvPython(s: Scenario, code: string, extraEnv: Record<string, string> = {}) {
+  const env: Record<string, string> = { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', ...extraEnv };
+  return spawnSync(path.join(layerPath(s, 'site-packages'), 'bin', 'python'), ['-c', code], { encoding: 'utf8', env });
+}
+
+/** Distributions the index served (complete downloads only). */
+function downloads(): string[] {
+  return index.downloads().sort();
+}
+
+describe('requirements.txt (the classic Flask example)', () => {
+  let s: Scenario;
+  beforeAll(async () => {
+    s = await scenario('flask-app');
+  });
+
+  it('builds, and the layer python imports flask', async () => {
+    index.clearLog();
+    const r = await runBuild(s);
+    expect(r.success).toBe(true);
+    expect(r.buildLog).toContain('Installing dependencies with pip from requirements.txt');
+    expect(r.buildLog).toMatch(/Installed pip 26\.3 \([\d.]+ [KM]iB wheel, sha256 verified\)/);
+    expect(r.buildLog).toMatch(/Installed 8 packages in/);
+    expect(downloads()).toHaveLength(8);
+    expect(venvPython(s, 'import flask, gunicorn; print(flask.__version__)').stdout.trim()).toBe('3.1.3');
+    expect(readLayerToml(s, 'site-packages')).toMatchObject({
+      types: { build: true, launch: true, cache: true },
+      metadata: { package_manager: 'pip', python_version: expect.stringMatching(/^3\.11\./), pip_version: '26.3', dependencies_sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
+    });
+    expect(readLayerToml(s, 'pip')).toMatchObject({ types: { build: true, launch: false, cache: true } });
+    expect(readLayerToml(s, 'pip-cache')).toMatchObject({ types: { build: true, launch: false, cache: true } });
+    // pip is a build tool: not in the venv, and the pip layer is not exported.
+    expect(fs.existsSync(path.join(layerPath(s, 'site-packages'), 'bin', 'pip'))).toBe(false);
+    expect(r.exportLog).not.toMatch(/Adding layer 'python-cnb\/python:pip'/); // cached, not in the image
+    expect(r.exportLog).toMatch(/Adding cache layer 'python-cnb\/python:pip'/);
+  });
+
+  it('rebuild with nothing changed: venv reused, pip not run, zero index requests', async () => {
+    index.clearLog();
+    const r = await runBuild(s);
+    expect(r.success).toBe(true);
+    expect(r.buildLog).toMatch(/Using cached virtual environment: requirements\.txt unchanged \(sha256 [0-9a-f]{12}\), pip not run/);
+    expect(r.buildLog).not.toContain('Running: pip');
+    expect(index.requests()).toEqual([]);
+    expect(r.exportLog).toMatch(/Reusing layer 'python-cnb\/python:site-packages'/);
+    expect(venvPython(s, 'import flask; print("ok")').stdout.trim()).toBe('ok');
+  });
+
+  it('one requirement added: only the new package is downloaded', async () => {
+    s.writeAppFile('requirements.txt', 'flask==3.1.3\ngunicorn==27.0.1\npython-dotenv==1.2.4\n');
+    index.clearLog();
+    const r = await runBuild(s);
+    expect(r.success).toBe(true);
+    expect(r.buildLog).toMatch(/Discarding cached virtual environment since:[\s\S]*the dependency files changed/);
+    expect(r.buildLog).toContain('Using cached pip download/wheel cache');
+    expect(downloads()).toEqual(['python_dotenv-1.2.4-py3-none-any.whl']);
+    expect(venvPython(s, 'import dotenv, flask; print("ok")').stdout.trim()).toBe('ok');
+  });
+
+  it('a removed requirement is gone from the venv', async () => {
+    s.writeAppFile('requirements.txt', 'flask==3.1.3\npython-dotenv==1.2.4\n');
+    const r = await runBuild(s, { upTo: 'builder' });
+    expect(r.success).toBe(true);
+    expect(venvPython(s, 'import gunicorn').status).not.toBe(0);
+    expect(venvPython(s, 'import flask; print("ok")').stdout.trim()).toBe('ok');
+  });
+
+  it('after the exporter-style mtime reset, importing writes no .pyc (hash-based bytecode)', async () => {
+    const venv = layerPath(s, 'site-packages');
+    spawnSync('find', [venv, '-exec', 'touch', '-h', '-d', '1980-01-01T00:00:01Z', '{}', '+']);
+    const marker = path.join(s.root, 'marker');
+    fs.writeFileSync(marker, '');
+    const before = spawnSync('find', [venv, '-name', '*.pyc'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).length;
+    const r = venvPython(s, 'import flask, werkzeug, jinja2, click, dotenv; print("ok")'); // PYTHONDONTWRITEBYTECODE unset
+    expect(r.stdout.trim()).toBe('ok');
+    expect(before).toBeGreaterThan(50);
+    const rewritten = spawnSync('find', [venv, '-name', '*.pyc', '-newer', marker], { encoding: 'utf8' }).stdout.trim();
+    expect(rewritten).toBe('');
+    expect(spawnSync('find', [venv, '-name', '*.pyc'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).length).toBe(before);
+  });
+});
+
+describe('other ways to declare dependencies', () => {
+  it.each([
+    ['requirements-with-r', 'import requests; print(requests.__version__)', '2.34.2', /pip from requirements\.txt \(and requirements\/base\.txt\)/],
+    ['setup-py', 'import requests, hello; print(requests.__version__)', '2.34.2', /pip from the project \(setup\.py\)/],
+    ['pyproject-project', 'import requests, pyproject_project; print(pyproject_project.GREETING)', 'hello', /pip from the project \(pyproject\.toml\)/],
+    ['pipenv', 'import requests; print(requests.__version__)', '2.34.2', /Installing 5 locked packages from Pipfile\.lock \(hash-checked\)/],
+  ])('%s builds and imports its dependencies', async (fixture, code, expected, logLine) => {
+    const s = await scenario(fixture);
+    const r = await runBuild(s, { upTo: 'builder' });
+    expect(r.buildLog).toMatch(logLine);
+    expect(r.success).toBe(true);
+    const out = venvPython(s, code);
+    expect(out.stderr).toBe('');
+    expect(out.stdout.trim().split('\n').pop()).toBe(expected);
+  });
+});
+
+describe('bad dependency input: the message names the file and the requirement, with pip output', () => {
+  it.each([
+    ['requirements-missing-package', /Error: Could not install the dependencies from requirements\.txt[\s\S]*this-package-does-not-exist-anywhere/],
+    ['requirements-syntax-error', /Error: Could not install the dependencies from requirements\.txt[\s\S]*(Invalid requirement|requirements\.txt \(line 2\))/],
+    ['pipfile-without-lock', /Error: Pipfile\.lock not found[\s\S]*pipenv lock/],
+    ['requirements-broken-sdist', /Error: Could not install the dependencies from requirements\.txt[\s\S]*broken-sdist/],
+  ])('%s', async (fixture, pattern) => {
+    const s = await scenario(fixture);
+    const r = await runBuild(s, { upTo: 'builder' });
+    expect(r.success).toBe(false);
+    expect(r.buildLog).toMatch(pattern);
+    expect(r.buildLog).not.toMatch(/^\s+at .+\(.+:\d+:\d+\)$/m);
+    expect(readLayerToml(s, 'site-packages')).toBeUndefined();
+    if (fixture === 'requirements-broken-sdist') expect(r.buildLog).toContain('this package fails to build on purpose'); // pip's own output is shown
+  });
+
+  it('unpinned requirements: installed, with a warning about drift and the switch', async () => {
+    const s = await scenario('requirements-unpinned');
+    const r = await runBuild(s, { upTo: 'builder' });
+    expect(r.success).toBe(true);
+    expect(r.buildLog).toMatch(/Warning: Unpinned requirements[\s\S]*requests and flask are not pinned[\s\S]*BP_PYTHON_FORCE_REINSTALL=true/);
+  });
+});
