@@ -18,6 +18,9 @@ import { openPipCache } from './layers/pip-cache';
 import { installPython } from './layers/python';
 import { dependenciesKey, installSitePackages, readDependencyInputs } from './layers/site-packages';
 import { Log, formatDuration, listing } from './log';
+import { defaultWebProcess, definesFlaskApp, parseProcfile, procfileProcesses, type ProcfileEntry } from './processes';
+import { pathExists, readSmallFile, listDir } from './io/fs';
+import type { Process } from './cnb/schemas';
 import { analyseProject, describeEntry, readApp, type Project } from './project';
 import { buildpackManifest, forTarget, loadOperatorManifest, mergeManifests } from './python/manifest';
 import { mirrorsFromBinding, mirrorsFromEnv } from './python/mirrors';
@@ -41,6 +44,7 @@ export async function build(ctx: BuildContext, info: BuildpackInfo, log: Log): P
   logDependencies(project, log);
   const manager = project.dependencies.manager;
   const dependencyInputs = manager ? await readDependencyInputs(ctx.appDir, manager, ctx.env) : undefined;
+  const procfile = await readProcfile(ctx.appDir);
 
   const operator = await loadOperatorManifest(ctx.env.BP_PYTHON_MANIFEST, { readText: (p) => readFile(p, 'utf8'), fetchText });
   const manifest = mergeManifests(operator, buildpackManifest(info.metadata));
@@ -95,8 +99,49 @@ export async function build(ctx: BuildContext, info: BuildpackInfo, log: Log): P
     for (const name of ['site-packages', 'pip', 'pip-cache']) await dropLayer(ctx.layersDir, name);
   }
 
-  await writeLaunchToml(path.join(ctx.layersDir, 'launch.toml'), []);
+  log.step('Process types');
+  const processes = await chooseProcesses(ctx.appDir, ctx.layersDir, procfile, ctx.env, log);
+  await writeLaunchToml(path.join(ctx.layersDir, 'launch.toml'), processes);
   log.step(`Done (${formatDuration(Date.now() - started)})`);
+}
+
+async function readProcfile(appDir: string): Promise<ProcfileEntry[] | undefined> {
+  const file = path.join(appDir, 'Procfile');
+  if (!(await pathExists(file))) return undefined;
+  const read = await readSmallFile(file);
+  if (!read.ok) throw new UserError('Procfile cannot be read', [`Procfile ${read.problem}.`]);
+  return parseProcfile(read.bytes.toString('utf8'));
+}
+
+async function chooseProcesses(appDir: string, layersDir: string, procfile: ProcfileEntry[] | undefined, env: BuildContext['env'], log: Log): Promise<Process[]> {
+  if (procfile) {
+    log.info(`Procfile declares types -> ${procfile.length ? procfile.map((e) => e.type).join(', ') : '(none)'}`);
+    return procfileProcesses(procfile);
+  }
+  log.info('Procfile declares types -> (none)');
+  if (env.BP_PYTHON_DEFAULT_PROCESS === 'false') {
+    log.info('No default web process: BP_PYTHON_DEFAULT_PROCESS=false');
+    return [];
+  }
+  const entries = await listDir(appDir);
+  const djangoProjects: string[] = [];
+  if (entries.some((e) => e.name === 'manage.py')) {
+    for (const e of entries) if (e.kind === 'dir' && (await pathExists(path.join(appDir, e.name, 'wsgi.py')))) djangoProjects.push(e.name);
+  }
+  const flaskModules: string[] = [];
+  for (const module of ['app', 'wsgi', 'main']) {
+    const read = await readSmallFile(path.join(appDir, `${module}.py`));
+    if (read.ok && definesFlaskApp(read.bytes.toString('utf8'))) flaskModules.push(module);
+  }
+  const hasGunicorn = await pathExists(path.join(layersDir, 'site-packages', 'bin', 'gunicorn'));
+  const choice = defaultWebProcess({ hasGunicorn, djangoProjects, flaskModules });
+  if (choice.process) {
+    log.info(`Default web process: ${choice.process.args?.[0]} (${choice.reason})`);
+    log.detail('Override it with a Procfile (web: <command>), or set BP_PYTHON_DEFAULT_PROCESS=false');
+    return [choice.process];
+  }
+  log.info(`No default web process (${choice.reason}). Add a Procfile, for example: web: gunicorn app:app --bind 0.0.0.0:$PORT`);
+  return [];
 }
 
 /** Settings for every pip run. SOURCE_DATE_EPOCH makes pip compile hash-based .pyc files

@@ -99,6 +99,8 @@ export function pythonEnv(dir: string, minor: string): LayerEnv {
   return LayerEnv.empty()
     .override('PYTHONUNBUFFERED', '1')
     .default('LANG', 'C.UTF-8')
+    // $PORT is not in the CNB spec; Heroku-style apps expect it. A user value wins (default).
+    .default('PORT', '8080', 'launch')
     .prepend('CPATH', path.join(dir, 'include', `python${minor}`), ':', 'build')
     .prepend('PKG_CONFIG_PATH', path.join(dir, 'lib', 'pkgconfig'), ':', 'build');
 }
