@@ -5,7 +5,7 @@
 # The Go module proxy reachable here answers 403 for github.com/osscontainertools/kaniko, which the
 # lifecycle imports only for its `extender` phase (image extensions, Dockerfiles). So we build the
 # same package from a wrapper module that replaces kaniko with a stub whose DoBuild always fails.
-# Every phase this project uses (detector, analyzer, restorer, builder, exporter, launcher) is the
+# Every phase this project uses (detector, analyzer, restorer, builder, exporter) and the launcher are the
 # unmodified lifecycle code at the pinned tag.
 #
 # Usage: scripts/install-lifecycle.sh [DEST_DIR]   (default: .cache/lifecycle; prints the binary path)
@@ -14,7 +14,7 @@ VERSION="${LIFECYCLE_VERSION:-0.21.17}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 DEST="${1:-$ROOT/.cache/lifecycle}"
 BIN="$DEST/lifecycle"
-if [ -x "$BIN" ] && [ "$("$BIN" -version 2>/dev/null || true)" = "$VERSION" ]; then
+if [ -x "$BIN" ] && [ "$("$BIN" -version 2>/dev/null || true)" = "$VERSION" ] && [ -f "$DEST/launcher" ] && [ ! -L "$DEST/launcher" ]; then
   echo "$BIN"; exit 0
 fi
 mkdir -p "$DEST"
@@ -115,7 +115,10 @@ cat > "$WORK/tools.go" <<'GO'
 
 package tools
 
-import _ "github.com/buildpacks/lifecycle/cmd/lifecycle"
+import (
+	_ "github.com/buildpacks/lifecycle/cmd/launcher"
+	_ "github.com/buildpacks/lifecycle/cmd/lifecycle"
+)
 GO
 cd "$WORK"
 export GOFLAGS=-mod=mod
@@ -123,9 +126,17 @@ go mod tidy >/dev/null 2>&1 || go get "github.com/buildpacks/lifecycle/cmd/lifec
 CGO_ENABLED=0 go build -trimpath \
   -ldflags "-s -w -X github.com/buildpacks/lifecycle/cmd.Version=$VERSION" \
   -o "$BIN.tmp" github.com/buildpacks/lifecycle/cmd/lifecycle
+# The launcher is its own program (cmd/launcher): the exporter copies it into the image as
+# /cnb/lifecycle/launcher, where it is called as /cnb/process/<type> and picks the process from
+# that name, which the multi-phase binary would not understand.
+CGO_ENABLED=0 go build -trimpath \
+  -ldflags "-s -w -X github.com/buildpacks/lifecycle/cmd.Version=$VERSION" \
+  -o "$DEST/launcher.tmp" github.com/buildpacks/lifecycle/cmd/launcher
 mv "$BIN.tmp" "$BIN"
+rm -f "$DEST/launcher"
+mv "$DEST/launcher.tmp" "$DEST/launcher"
 # The lifecycle picks its phase from argv[0]; give each phase its name.
-for phase in detector analyzer restorer builder exporter launcher creator rebaser; do
+for phase in detector analyzer restorer builder exporter creator rebaser; do
   ln -sf lifecycle "$DEST/$phase"
 done
 echo "$BIN"

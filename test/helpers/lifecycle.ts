@@ -167,7 +167,7 @@ export function fixtureDir(fixture: string): string {
 }
 
 export function createScenario(fixture: string, options: CreateScenarioOptions = {}): Scenario {
-  const source = fixtureDir(fixture);
+  const source = path.isAbsolute(fixture) ? fixture : fixtureDir(fixture);
   if (!fs.existsSync(source)) throw new Error(`no fixture app ${source}`);
   const buildpackDir = path.resolve(options.buildpackDir ?? defaultBuildpackDir());
   const buildpack = readBuildpackRef(buildpackDir);
@@ -489,7 +489,7 @@ export async function runBuild(s: Scenario, options: BuildOptions = {}): Promise
       '-app', s.appDir,
       '-group', p.group,
       '-cache-dir', s.cacheDir,
-      '-launcher', path.join(lifecycleDir(), 'lifecycle'),
+      '-launcher', path.join(lifecycleDir(), 'launcher'),
       '-report', path.join(s.layersDir, 'report.toml'),
       IMAGE_NAME,
     ],
