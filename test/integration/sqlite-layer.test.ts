@@ -11,7 +11,8 @@ import * as tar from 'tar-stream';
 import { installSqlite, removeSqliteLayer, withSqlite } from '../../src/layers/sqlite';
 import { Log } from '../../src/log';
 import { Dependency } from '../../src/python/manifest';
-import { readFixtureIndex, startMirror, type Mirror } from '../helpers/mirror';
+import { createScenario, layerPath, readLayerToml, runBuild, type Scenario } from '../helpers/lifecycle';
+import { readFixtureIndex, startMirror, writeRuntimeManifest, type Mirror } from '../helpers/mirror';
 
 let mirror: Mirror;
 beforeAll(async () => {
@@ -171,5 +172,145 @@ describe('installSqlite on a temp layers dir', () => {
     expect(fs.readFileSync(path.join(r.dir!, 'lib', 'pkgconfig', 'sqlite3.pc'), 'utf8')).toMatch(new RegExp(`^prefix=${r.dir}$`, 'm'));
     expect(fs.readlinkSync(path.join(r.dir!, 'lib', 'libsqlite3.so.0'))).toBe('libsqlite3.so.3.52.0');
     expect(TOML.parse(fs.readFileSync(path.join(layers, 'sqlite.toml'), 'utf8')).metadata).toMatchObject({ build: 'prebuilt' });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Through the real lifecycle (build.ts runs the layer after Python and before the dependencies).
+
+async function lifecycleScenario(fixture = 'sqlite-app', options: Parameters<typeof writeRuntimeManifest>[2] = {}): Promise<Scenario> {
+  const s = createScenario(fixture);
+  const manifest = path.join(s.root, 'manifest.toml');
+  await writeRuntimeManifest(mirror, manifest, { versions: ['3.11'], ...options });
+  spawnSync('chmod', ['a+r', manifest]);
+  s.setEnv('BP_PYTHON_MANIFEST', manifest);
+  return s;
+}
+
+function cli(s: Scenario, ...args: string[]) {
+  return spawnSync(path.join(layerPath(s, 'sqlite'), 'bin', 'sqlite3'), args, { encoding: 'utf8' });
+}
+
+const NO_STACK = /^\s+at .+\(.+:\d+:\d+\)$/m;
+
+describe('sqlite layer through the lifecycle', () => {
+  it('compiles SQLite 3.52.0 on the first build, reuses it on a warm rebuild, and removes it with BP_PYTHON_SQLITE=false', async () => {
+    const s = await lifecycleScenario();
+    mirror.clearLog();
+    const first = await runBuild(s);
+    expect(first.success).toBe(true);
+    expect(first.buildLog).toContain('- Installing SQLite3');
+    expect(first.buildLog).toContain('No cached SQLite');
+    expect(first.buildLog).toMatch(/Downloading SQLite 3\.52\.0 source from http:\/\/127\.0\.0\.1:\d+\/sqlite\/sqlite-autoconf-3520000\.tar\.gz/);
+    expect(first.buildLog).toMatch(/Downloaded and unpacked 3\.1 MiB in .*sha256 verified/);
+    expect(first.buildLog).toMatch(/Compiling SQLite 3\.52\.0 with cc \(-O2; library and CLI in parallel\)/);
+    expect(first.buildLog).toMatch(/Compiled SQLite 3\.52\.0 in [\d.]+m?s \(FTS3, FTS4, FTS5, JSON, RTREE, GEOPOLY, math functions/);
+    expect(sqliteDownloads()).toHaveLength(1);
+    expect(first.exportLog).toMatch(/Adding layer 'python-cnb\/python:sqlite'/);
+
+    // The layer: the CLI, the library through pkg-config, and the metadata.
+    expect(cli(s, '--version').stdout).toMatch(/^3\.52\.0 \d{4}-\d\d-\d\d /);
+    expect(cli(s, ':memory:', "select json_extract('{\"a\":[1,2]}', '$.a[1]'), sqlite_compileoption_used('ENABLE_FTS5');").stdout.trim()).toBe('2|1');
+    const c = compileAgainst(layerPath(s, 'sqlite'));
+    expect(c.stderr).toBe('');
+    expect(c.stdout.trim()).toBe('3.52.0 3.52.0');
+    expect(readLayerToml(s, 'sqlite')).toEqual({
+      types: { build: true, launch: true, cache: true },
+      metadata: { sqlite_version: VERSION, artifact_sha256: sqliteIndex().sha256, arch: 'amd64', distro_name: expect.any(String), distro_version: expect.any(String), build: expect.stringMatching(/^source:[0-9a-f]{16}$/) },
+    });
+    expect(fs.readFileSync(path.join(layerPath(s, 'sqlite'), 'lib', 'pkgconfig', 'sqlite3.pc'), 'utf8')).toContain(`prefix=${layerPath(s, 'sqlite')}\n`);
+
+    // Warm rebuild: nothing downloaded, nothing compiled, the exporter reuses the layer.
+    mirror.clearLog();
+    const second = await runBuild(s);
+    expect(second.success).toBe(true);
+    expect(second.buildLog).toContain('Using cached SQLite 3.52.0');
+    expect(second.buildLog).not.toMatch(/Compil(ing|ed) SQLite/);
+    expect(second.buildLog).not.toContain('Downloading SQLite');
+    expect(sqliteDownloads()).toEqual([]);
+    expect(second.exportLog).toMatch(/Reusing layer 'python-cnb\/python:sqlite'/);
+    expect(cli(s, '--version').stdout).toMatch(/^3\.52\.0 /);
+    process.stdout.write(`sqlite timing: builder phase ${first.phases.builder!.durationMs}ms first build (${/Compiled SQLite 3\.52\.0 in ([^ ]+)/.exec(first.buildLog)?.[1]} compiling), ${second.phases.builder!.durationMs}ms warm rebuild\n`);
+
+    // BP_PYTHON_SQLITE=false: the restored layer is removed, and the image has none.
+    s.setEnv('BP_PYTHON_SQLITE', 'false');
+    const off = await runBuild(s);
+    expect(off.success).toBe(true);
+    expect(off.buildLog).toContain('Skipping SQLite (BP_PYTHON_SQLITE=false); removed the cached SQLite layer');
+    expect(readLayerToml(s, 'sqlite')).toBeUndefined();
+    expect(fs.existsSync(layerPath(s, 'sqlite'))).toBe(false);
+    expect(off.exportLog).not.toMatch(/python-cnb\/python:sqlite/);
+  });
+
+  it('BP_PYTHON_SQLITE=false on a first build: no sqlite layer, no download', async () => {
+    const s = await lifecycleScenario();
+    s.setEnv('BP_PYTHON_SQLITE', 'false');
+    mirror.clearLog();
+    const r = await runBuild(s, { upTo: 'builder' });
+    expect(r.success).toBe(true);
+    expect(r.buildLog).toContain('Skipping SQLite (BP_PYTHON_SQLITE=false)');
+    expect(sqliteDownloads()).toEqual([]);
+    expect(readLayerToml(s, 'sqlite')).toBeUndefined();
+    expect(fs.existsSync(layerPath(s, 'sqlite'))).toBe(false);
+  });
+
+  it('a corrupted source archive fails the build with the checksum message and leaves no layer', async () => {
+    const s = await lifecycleScenario('sqlite-app', { uriFor: (file) => mirror.urlFor(file, file.startsWith('sqlite/') ? 'corrupt' : undefined) });
+    const r = await runBuild(s, { upTo: 'builder' });
+    expect(r.success).toBe(false);
+    expect(r.failedPhase).toBe('builder');
+    expect(r.buildLog).toMatch(/Error: Checksum mismatch[\s\S]*sqlite-autoconf-3520000\.tar\.gz does not have the expected sha256[\s\S]*Expected: f6b50b0c/);
+    expect(r.buildLog).not.toMatch(NO_STACK);
+    expect(readLayerToml(s, 'sqlite')).toBeUndefined();
+    expect(fs.existsSync(layerPath(s, 'sqlite'))).toBe(false);
+  });
+
+  it('a compiler that fails (CC from the platform env): its output in the error, no layer', async () => {
+    const s = await lifecycleScenario();
+    s.writeAppFile('tools/failing-cc', '#!/bin/sh\necho "failing-cc: refusing to compile (args: $*)" >&2\nexit 3\n', 0o755);
+    s.setEnv('CC', path.join(s.appDir, 'tools', 'failing-cc'));
+    const r = await runBuild(s, { upTo: 'builder' });
+    expect(r.success).toBe(false);
+    expect(r.failedPhase).toBe('builder');
+    expect(r.buildLog).toMatch(/Error: SQLite failed to compile[\s\S]*failing-cc exited with code 3 while compiling the library \(sqlite3\.c\)[\s\S]*failing-cc: refusing to compile \(args: -O2 -fPIC -shared/);
+    expect(r.buildLog).toContain('or set BP_PYTHON_SQLITE=false to skip SQLite');
+    expect(r.buildLog).not.toMatch(NO_STACK);
+    expect(readLayerToml(s, 'sqlite')).toBeUndefined();
+    expect(fs.existsSync(layerPath(s, 'sqlite'))).toBe(false);
+  });
+
+  it('an invalid CFLAGS flag: gcc\'s own message in the error, no layer', async () => {
+    const s = await lifecycleScenario();
+    s.setEnv('CFLAGS', '-fno-such-flag-xyz');
+    const r = await runBuild(s, { upTo: 'builder' });
+    expect(r.success).toBe(false);
+    expect(r.buildLog).toMatch(/Error: SQLite failed to compile[\s\S]*cc exited with code 1[\s\S]*unrecognized command[- ]line option '-fno-such-flag-xyz'/);
+    expect(readLayerToml(s, 'sqlite')).toBeUndefined();
+  });
+
+  it('no C compiler: a warning and no layer by default; an error naming it with BP_PYTHON_SQLITE=true', async () => {
+    const s = await lifecycleScenario();
+    s.setEnv('CC', '/nonexistent/bin/cc');
+    const soft = await runBuild(s, { upTo: 'builder' });
+    expect(soft.success).toBe(true);
+    expect(soft.buildLog).toMatch(/! Warning: No C compiler: SQLite was not installed[\s\S]*CC=\/nonexistent\/bin\/cc is not on PATH/);
+    expect(readLayerToml(s, 'sqlite')).toBeUndefined();
+    expect(fs.existsSync(layerPath(s, 'sqlite'))).toBe(false);
+
+    s.setEnv('BP_PYTHON_SQLITE', 'true');
+    const hard = await runBuild(s, { upTo: 'builder' });
+    expect(hard.success).toBe(false);
+    expect(hard.buildLog).toMatch(/Error: No C compiler to build SQLite[\s\S]*BP_PYTHON_SQLITE=true asks for SQLite[\s\S]*CC=\/nonexistent\/bin\/cc is not on PATH/);
+    expect(readLayerToml(s, 'sqlite')).toBeUndefined();
+  });
+
+  it('an invalid BP_PYTHON_SQLITE fails before any download', async () => {
+    const s = await lifecycleScenario();
+    s.setEnv('BP_PYTHON_SQLITE', 'sometimes');
+    mirror.clearLog();
+    const r = await runBuild(s, { upTo: 'builder' });
+    expect(r.success).toBe(false);
+    expect(r.buildLog).toMatch(/Error: Invalid BP_PYTHON_SQLITE[\s\S]*"sometimes"/);
+    expect(mirror.requests()).toEqual([]);
   });
 });
