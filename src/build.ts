@@ -16,6 +16,8 @@ import { UserError } from './errors';
 import { installPip } from './layers/pip';
 import { openPipCache } from './layers/pip-cache';
 import { installPython } from './layers/python';
+import { writeWebConcurrency } from './layers/web-concurrency';
+import { runCollectstatic } from './django';
 import { dependenciesKey, installSitePackages, readDependencyInputs } from './layers/site-packages';
 import { Log, formatDuration, listing } from './log';
 import { defaultWebProcess, definesFlaskApp, parseProcfile, procfileProcesses, type ProcfileEntry } from './processes';
@@ -84,7 +86,7 @@ export async function build(ctx: BuildContext, info: BuildpackInfo, log: Log): P
     const pip = await installPip({ layersDir: ctx.layersDir, entry: pipEntry, pythonVersion: python.version, python: pythonExe, buildEnv: baseEnv, mirrors, log });
     const cache = await openPipCache({ layersDir: ctx.layersDir, pythonVersion: python.version, target: ctx.target, log });
     const buildEnv = applyLayers(baseEnv, [{ dir: pip.dir, env: pip.env, hasBin: true }, { dir: cache.dir, env: cache.env }, { dir: '', env: installEnv() }], 'build');
-    await installSitePackages({
+    const venv = await installSitePackages({
       layersDir: ctx.layersDir,
       appDir: ctx.appDir,
       inputs: dependencyInputs,
@@ -94,6 +96,8 @@ export async function build(ctx: BuildContext, info: BuildpackInfo, log: Log): P
       force: ctx.env.BP_PYTHON_FORCE_REINSTALL === 'true',
       log,
     });
+    const appEnv = applyLayers(buildEnv, [{ dir: venv.dir, env: venv.env, hasBin: true }], 'build');
+    await runCollectstatic({ appDir: ctx.appDir, venvDir: venv.dir, env: appEnv, log });
   } else {
     // No dependencies (any more): a restored venv or pip must not linger in the image or cache.
     for (const name of ['site-packages', 'pip', 'pip-cache']) await dropLayer(ctx.layersDir, name);
@@ -101,6 +105,7 @@ export async function build(ctx: BuildContext, info: BuildpackInfo, log: Log): P
 
   log.step('Process types');
   const processes = await chooseProcesses(ctx.appDir, ctx.layersDir, procfile, ctx.env, log);
+  await writeWebConcurrency(ctx.layersDir);
   await writeLaunchToml(path.join(ctx.layersDir, 'launch.toml'), processes);
   log.step(`Done (${formatDuration(Date.now() - started)})`);
 }

@@ -1,0 +1,51 @@
+// Django's collectstatic, run at build time after the dependencies, as Heroku does: when the app
+// has manage.py, Django is installed, and the staticfiles app is enabled (checked by asking
+// `manage.py help collectstatic`, which fails when it is not, exactly like Heroku's CNB).
+// DISABLE_COLLECTSTATIC=1 (Heroku's name) or BP_PYTHON_DISABLE_COLLECTSTATIC=true skips it.
+import * as path from 'node:path';
+import { run } from './io/exec';
+import { pathExists } from './io/fs';
+import { UserError } from './errors';
+import { formatDuration, type Log } from './log';
+
+export function collectstaticDisabled(env: Record<string, string | undefined>): string | undefined {
+  if (env.DISABLE_COLLECTSTATIC && env.DISABLE_COLLECTSTATIC !== '0') return 'DISABLE_COLLECTSTATIC is set';
+  if (env.BP_PYTHON_DISABLE_COLLECTSTATIC === 'true') return 'BP_PYTHON_DISABLE_COLLECTSTATIC=true';
+  return undefined;
+}
+
+export async function runCollectstatic(opts: { appDir: string; venvDir: string; env: Record<string, string>; log: Log }): Promise<void> {
+  const { log } = opts;
+  if (!(await pathExists(path.join(opts.appDir, 'manage.py')))) return;
+  if (!(await pathExists(path.join(opts.venvDir, 'bin', 'django-admin')))) {
+    log.info('manage.py found but Django is not installed: no collectstatic');
+    return;
+  }
+  log.step('Django static files');
+  const disabled = collectstaticDisabled(opts.env);
+  if (disabled) {
+    log.info(`Skipping collectstatic: ${disabled}`);
+    return;
+  }
+  const python = path.join(opts.venvDir, 'bin', 'python');
+  const help = await run(python, ['manage.py', 'help', 'collectstatic'], { cwd: opts.appDir, env: opts.env });
+  if (help.exitCode !== 0) {
+    log.info("Skipping collectstatic: the 'django.contrib.staticfiles' app is not enabled (manage.py help collectstatic failed)");
+    return;
+  }
+  log.info('Running: python manage.py collectstatic --noinput');
+  const started = Date.now();
+  const result = await run(python, ['manage.py', 'collectstatic', '--noinput'], { cwd: opts.appDir, env: opts.env, onOutput: (c) => log.commandOutput(c) });
+  if (result.exitCode !== 0) {
+    const reason = result.tail.filter((l) => /Error|Exception/.test(l)).slice(-3);
+    throw new UserError('Django collectstatic failed', [
+      '`python manage.py collectstatic --noinput` exited with an error. What Django reported:',
+      '',
+      ...(reason.length ? reason : result.tail.slice(-5)).map((l) => `  ${l.trimEnd()}`),
+      '',
+      "Django's full output is above. Common causes: STATIC_ROOT is not set in settings.py, a settings module that needs an env var not set at build time, or a missing static file referenced by a manifest storage.",
+      'To skip this step, set DISABLE_COLLECTSTATIC=1 (or BP_PYTHON_DISABLE_COLLECTSTATIC=true) in the build environment.',
+    ]);
+  }
+  log.info(`Collected static files in ${formatDuration(Date.now() - started)}`);
+}

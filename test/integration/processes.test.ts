@@ -1,0 +1,98 @@
+// Process types and Django's collectstatic through the real lifecycle: launch.toml from a Procfile
+// or the default web process, Procfile errors that quote the line, collectstatic failures that
+// show Django's message, the exec.d program for WEB_CONCURRENCY.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createScenario, layerPath, readLaunchToml, runBuild, type Scenario } from '../helpers/lifecycle';
+import { startMirror, writeRuntimeManifest, type Mirror } from '../helpers/mirror';
+import { startPackageIndex, type PackageIndex } from '../helpers/package-index';
+
+let mirror: Mirror;
+let index: PackageIndex;
+beforeAll(async () => {
+  [mirror, index] = await Promise.all([startMirror(), startPackageIndex()]);
+});
+afterAll(async () => {
+  await Promise.all([mirror.close(), index.close()]);
+});
+
+async function scenario(fixture: string): Promise<Scenario> {
+  const s = createScenario(fixture);
+  const manifest = path.join(s.root, 'manifest.toml');
+  await writeRuntimeManifest(mirror, manifest);
+  fs.chmodSync(manifest, 0o644);
+  s.setEnv('BP_PYTHON_MANIFEST', manifest);
+  for (const [k, v] of Object.entries(index.pipEnv())) s.setEnv(k, v);
+  return s;
+}
+
+describe('processes', () => {
+  it('Procfile types become bash -c processes, web is the default', async () => {
+    const s = await scenario(path.join(__dirname, '..', '..', 'examples', 'flask-app'));
+    s.writeAppFile('Procfile', '# two types\r\nweb: gunicorn app:app --bind 0.0.0.0:$PORT\r\nworker:python -c "print(1)" && echo done\r\n');
+    const r = await runBuild(s, { upTo: 'builder' });
+    expect(r.success).toBe(true);
+    expect(r.buildLog).toContain('Procfile declares types -> web, worker');
+    expect(readLaunchToml(s)).toEqual({
+      processes: [
+        { type: 'web', command: ['bash', '-c'], args: ['gunicorn app:app --bind 0.0.0.0:$PORT'], default: true },
+        { type: 'worker', command: ['bash', '-c'], args: ['python -c "print(1)" && echo done'], default: false },
+      ],
+    });
+    // WEB_CONCURRENCY is computed at container start by an exec.d program in a launch layer.
+    const execd = path.join(layerPath(s, 'web-concurrency'), 'exec.d', 'web-concurrency');
+    expect(fs.statSync(execd).mode & 0o111).toBeTruthy();
+  });
+
+  it('no Procfile: gunicorn + a Flask app object give a default web process, logged with how to override', async () => {
+    const s = await scenario('flask-default-process');
+    const r = await runBuild(s, { upTo: 'builder' });
+    expect(r.success).toBe(true);
+    expect(r.buildLog).toContain('Procfile declares types -> (none)');
+    expect(r.buildLog).toMatch(/Default web process: exec gunicorn app:app --bind 0\.0\.0\.0:\$\{PORT:-8080\} \(a Flask app object in app\.py with gunicorn\)[\s\S]*BP_PYTHON_DEFAULT_PROCESS=false/);
+    expect(readLaunchToml(s)?.processes).toEqual([{ type: 'web', command: ['bash', '-c'], args: ['exec gunicorn app:app --bind 0.0.0.0:${PORT:-8080}'], default: true }]);
+
+    s.setEnv('BP_PYTHON_DEFAULT_PROCESS', 'false');
+    const off = await runBuild(s, { upTo: 'builder' });
+    expect(off.buildLog).toContain('No default web process: BP_PYTHON_DEFAULT_PROCESS=false');
+    expect(readLaunchToml(s)?.processes).toBeUndefined();
+  });
+
+  it('no Procfile and nothing obvious: no default, and the log says how to add one', async () => {
+    const s = await scenario('script-only');
+    const r = await runBuild(s, { upTo: 'builder' });
+    expect(r.success).toBe(true);
+    expect(r.buildLog).toMatch(/No default web process \(gunicorn is not among the dependencies\)\. Add a Procfile/);
+  });
+
+  it.each([
+    ['procfile-invalid', /Error: Invalid line in Procfile[\s\S]*Procfile line 1: "web gunicorn app:app"/],
+    ['procfile-empty-command', /Error: Empty command in Procfile[\s\S]*line 2: "worker:"/],
+    ['procfile-duplicate', /Error: Duplicate process type in Procfile[\s\S]*line 2: "web: python app\.py"/],
+  ])('%s is a clear error, before anything is installed', async (fixture, pattern) => {
+    const s = await scenario(fixture);
+    mirror.clearLog();
+    const r = await runBuild(s, { upTo: 'builder' });
+    expect(r.success).toBe(false);
+    expect(r.buildLog).toMatch(pattern);
+    expect(r.buildLog).not.toMatch(/^\s+at .+\(.+:\d+:\d+\)$/m);
+    expect(mirror.requests()).toEqual([]);
+  });
+});
+
+describe('Django collectstatic', () => {
+  it("a failing collectstatic shows Django's message and a hint", async () => {
+    const s = await scenario('django-collectstatic-fails');
+    const r = await runBuild(s, { upTo: 'builder' });
+    expect(r.buildLog).toMatch(/Error: Django collectstatic failed[\s\S]*STATIC_ROOT[\s\S]*DISABLE_COLLECTSTATIC=1/);
+    expect(r.success).toBe(false);
+  });
+
+  it('DISABLE_COLLECTSTATIC=1 skips it', async () => {
+    const s = await scenario('django-collectstatic-fails');
+    s.setEnv('DISABLE_COLLECTSTATIC', '1');
+    const r = await runBuild(s, { upTo: 'builder' });
+    expect(r.success).toBe(true);
+    expect(r.buildLog).toContain('Skipping collectstatic: DISABLE_COLLECTSTATIC is set');
+  });
+});
