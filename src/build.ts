@@ -17,6 +17,7 @@ import { installPip } from './layers/pip';
 import { openPipCache } from './layers/pip-cache';
 import { installPython } from './layers/python';
 import { writeWebConcurrency } from './layers/web-concurrency';
+import { chooseSqliteEntry, installSqlite, removeSqliteLayer, sqliteWanted, withSqlite, type SqliteResult } from './layers/sqlite';
 import { runCollectstatic } from './django';
 import { dependenciesKey, installSitePackages, readDependencyInputs } from './layers/site-packages';
 import { Log, formatDuration, listing } from './log';
@@ -47,6 +48,7 @@ export async function build(ctx: BuildContext, info: BuildpackInfo, log: Log): P
   const manager = project.dependencies.manager;
   const dependencyInputs = manager ? await readDependencyInputs(ctx.appDir, manager, ctx.env) : undefined;
   const procfile = await readProcfile(ctx.appDir);
+  const sqlite = sqliteWanted(ctx.env);
 
   const operator = await loadOperatorManifest(ctx.env.BP_PYTHON_MANIFEST, { readText: (p) => readFile(p, 'utf8'), fetchText });
   const manifest = mergeManifests(operator, buildpackManifest(info.metadata));
@@ -75,17 +77,44 @@ export async function build(ctx: BuildContext, info: BuildpackInfo, log: Log): P
     throw new UserError(`pip ${pipVersion} is not in the dependency manifest`, [`buildpack.toml pins pip ${pipVersion}, but no manifest entry with id "pip" and that version exists for ${ctx.target.arch}.`, 'If you use BP_PYTHON_MANIFEST, add the pinned pip wheel to it.']);
   }
 
-  // 2. Layers.
+  // 2. Layers. SQLite needs neither Python nor the dependencies, so it is built beside the Python
+  // install (its log is kept and shown after). The dependency install waits for it, because
+  // packages with C extensions compile against sqlite3.h.
+  let sqliteTask: Promise<SqliteResult> | undefined;
+  let sqliteLog: ReturnType<typeof Log.buffered> | undefined;
+  if (sqlite.wanted) {
+    sqliteLog = Log.buffered();
+    const entry = chooseSqliteEntry(forTarget(manifest, 'sqlite', ctx.target));
+    sqliteTask = installSqlite({ layersDir: ctx.layersDir, entry, target: ctx.target, mirrors, env: definedEnv(ctx.env), log: sqliteLog.log, explicitlyRequested: sqlite.explicit });
+    sqliteTask.catch(() => undefined); // awaited below; do not let it go unhandled meanwhile
+  }
   log.step(`Installing Python ${python.version}`);
   const runtime = await installPython({ layersDir: ctx.layersDir, entry: python.entry, target: ctx.target, mirrors, log });
   const pythonExe = path.join(runtime.dir, 'bin', 'python3');
+  const sqliteDone = async (): Promise<SqliteResult | undefined> => {
+    if (!sqliteTask || !sqliteLog) return undefined;
+    const started = Date.now();
+    try {
+      return await sqliteTask;
+    } finally {
+      log.step(`SQLite (built beside the Python install${Date.now() - started > 50 ? `; waited ${formatDuration(Date.now() - started)} for it` : ''})`);
+      sqliteLog.flushTo(log);
+      sqliteTask = undefined;
+    }
+  };
+  if (!sqlite.wanted) {
+    log.step('SQLite');
+    await removeSqliteLayer(ctx.layersDir, log);
+  }
+  const sqliteResult = await sqliteDone();
 
   if (dependencyInputs && pipEntry) {
     log.step(`Installing dependencies with pip from ${dependencyInputs.label}`);
     const baseEnv = applyLayers(ctx.env, [{ dir: runtime.dir, env: runtime.env, hasBin: true, hasLib: true }], 'build');
     const pip = await installPip({ layersDir: ctx.layersDir, entry: pipEntry, pythonVersion: python.version, python: pythonExe, buildEnv: baseEnv, mirrors, log });
     const cache = await openPipCache({ layersDir: ctx.layersDir, pythonVersion: python.version, target: ctx.target, log });
-    const buildEnv = applyLayers(baseEnv, [{ dir: pip.dir, env: pip.env, hasBin: true }, { dir: cache.dir, env: cache.env }, { dir: '', env: installEnv() }], 'build');
+    const withPip = applyLayers(baseEnv, [{ dir: pip.dir, env: pip.env, hasBin: true }, { dir: cache.dir, env: cache.env }, { dir: '', env: installEnv() }], 'build');
+    const buildEnv = sqliteResult?.dir ? withSqlite(withPip, sqliteResult.dir) : withPip;
     const venv = await installSitePackages({
       layersDir: ctx.layersDir,
       appDir: ctx.appDir,
@@ -147,6 +176,12 @@ async function chooseProcesses(appDir: string, layersDir: string, procfile: Proc
   }
   log.info(`No default web process (${choice.reason}). Add a Procfile, for example: web: gunicorn app:app --bind 0.0.0.0:$PORT`);
   return [];
+}
+
+function definedEnv(env: BuildContext['env']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
+  return out;
 }
 
 /** Settings for every pip run. SOURCE_DATE_EPOCH makes pip compile hash-based .pyc files

@@ -13,6 +13,17 @@ export type Sink = (text: string) => void;
 export class Log {
   constructor(private readonly out: Sink = (t) => process.stdout.write(t)) {}
 
+  /** Raw text, as it is (to replay a buffered log). */
+  write(text: string): void {
+    this.out(text);
+  }
+
+  /** A log that keeps its lines until `flushTo`, for a step that runs beside another one. */
+  static buffered(): { log: Log; flushTo: (target: Log) => void } {
+    const chunks: string[] = [];
+    return { log: new Log((t) => chunks.push(t)), flushTo: (target) => target.write(chunks.splice(0).join('')) };
+  }
+
   title(text: string): void {
     this.out(`\n## ${text}\n\n`);
   }
