@@ -97,13 +97,13 @@ export async function build(ctx: BuildContext, info: BuildpackInfo, log: Log): P
     try {
       return await sqliteTask;
     } finally {
-      log.step(`SQLite (built beside the Python install${Date.now() - started > 50 ? `; waited ${formatDuration(Date.now() - started)} for it` : ''})`);
+      log.step(`Installing SQLite3 (built beside the Python install${Date.now() - started > 50 ? `; waited ${formatDuration(Date.now() - started)} for it` : ''})`);
       sqliteLog.flushTo(log);
       sqliteTask = undefined;
     }
   };
   if (!sqlite.wanted) {
-    log.step('SQLite');
+    log.step('Installing SQLite3');
     await removeSqliteLayer(ctx.layersDir, log);
   }
   const sqliteResult = await sqliteDone();

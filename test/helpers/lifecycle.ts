@@ -128,6 +128,12 @@ export interface Scenario {
 export interface CreateScenarioOptions {
   env?: Record<string, string>;
   buildpackDir?: string;
+  /**
+   * Build SQLite (the buildpack's default). Off unless asked for: compiling it takes 30-70 s on
+   * this 2-core machine, which every scenario would pay on its first build; scenarios get
+   * BP_PYTHON_SQLITE=false unless this is true or env sets BP_PYTHON_SQLITE itself. The sqlite tests opt in.
+   */
+  sqlite?: boolean;
 }
 
 const scenarios: Scenario[] = [];
@@ -236,6 +242,7 @@ export function createScenario(fixture: string, options: CreateScenarioOptions =
   fs.mkdirSync(path.dirname(runImageInLayout), { recursive: true });
   copyTree(runImage, runImageInLayout);
   for (const [name, value] of Object.entries(options.env ?? {})) s.setEnv(name, value);
+  if (!options.sqlite && options.env?.BP_PYTHON_SQLITE === undefined) s.setEnv('BP_PYTHON_SQLITE', 'false');
   chownTree(root);
   scenarios.push(s);
   return s;
@@ -303,9 +310,11 @@ export function runPhase(phase: PhaseName, args: string[], options: PhaseOptions
     throw new Error(`no lifecycle phase at ${binary}: run scripts/install-lifecycle.sh (the integration globalSetup does)`);
   }
   const fullArgs = [...args];
-  const [command, commandArgs] = IS_ROOT
-    ? ['setpriv', [`--reuid=${BUILD_UID}`, `--regid=${CNB_GID}`, '--init-groups', '--', binary, ...fullArgs]]
-    : [binary, fullArgs];
+  const [command, commandArgs] = withoutNodeIfPackaged(
+    IS_ROOT
+      ? ['setpriv', [`--reuid=${BUILD_UID}`, `--regid=${CNB_GID}`, '--init-groups', '--', binary, ...fullArgs]]
+      : [binary, fullArgs],
+  );
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn(command, commandArgs, {
@@ -345,6 +354,60 @@ export function runPhase(phase: PhaseName, args: string[], options: PhaseOptions
       });
     });
   });
+}
+
+// -- no Node.js in the build (a packaged buildpack under test) ---------------------------------
+
+/** bin/detect of a buildpack dir is a compiled executable (ELF), i.e. the packaged form (npm run package). */
+export function isSelfContained(buildpackDir: string): boolean {
+  try {
+    const fd = fs.openSync(path.join(buildpackDir, 'bin', 'detect'), 'r');
+    const magic = Buffer.alloc(4);
+    fs.readSync(fd, magic, 0, 4, 0);
+    fs.closeSync(fd);
+    return magic.toString('latin1') === '\x7fELF';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether phases run with Node.js made unreachable, as on Paketo's and Heroku's build images:
+ * TEST_NO_NODE=1 / 0, else on when the default buildpack under test (TEST_BUILDPACK_DIR) is packaged.
+ */
+export function nodeHidden(): boolean {
+  if (process.env.TEST_NO_NODE === '1') return true;
+  if (process.env.TEST_NO_NODE === '0') return false;
+  return isSelfContained(defaultBuildpackDir());
+}
+
+/** Every `node` / `nodejs` on the phases' PATH and this process's own Node, resolved. */
+export function nodeBinaries(): string[] {
+  const dirs = (phaseEnv().PATH ?? '').split(':').filter(Boolean);
+  const found = new Set<string>([fs.realpathSync(process.execPath)]);
+  for (const dir of dirs) {
+    for (const name of ['node', 'nodejs']) {
+      try {
+        found.add(fs.realpathSync(path.join(dir, name)));
+      } catch {
+        // not there
+      }
+    }
+  }
+  return [...found].sort();
+}
+
+/**
+ * When nodeHidden(): runs the command in its own mount namespace in which every Node binary is
+ * covered by /dev/null (executing it fails), so neither `node` on PATH nor an absolute path to it
+ * works; the rest of the machine is unchanged. Needs root (unshare/mount); as another user the
+ * test fails rather than pretending.
+ */
+export function withoutNodeIfPackaged([command, args]: [string, string[]]): [string, string[]] {
+  if (!nodeHidden()) return [command, args];
+  if (!IS_ROOT) throw new Error('TEST_NO_NODE needs root (unshare --mount) to hide node from the build');
+  const mounts = nodeBinaries().map((f) => `mount --bind /dev/null '${f.replace(/'/g, `'\\''`)}'`).join(' && ');
+  return ['unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', `${mounts} && exec "$@"`, 'sh', command, ...args]];
 }
 
 function readTomlIfExists(file: string): Record<string, unknown> | undefined {

@@ -19,8 +19,8 @@ afterAll(async () => {
   await Promise.all([mirror.close(), index.close()]);
 });
 
-async function scenario(fixture: string): Promise<Scenario> {
-  const s = createScenario(fixture);
+async function scenario(fixture: string, options: { sqlite?: boolean } = {}): Promise<Scenario> {
+  const s = createScenario(fixture, options);
   const manifest = path.join(s.root, 'manifest.toml');
   await writeRuntimeManifest(mirror, manifest);
   fs.chmodSync(manifest, 0o644);
@@ -150,5 +150,18 @@ describe('bad dependency input: the message names the file and the requirement, 
     const r = await runBuild(s, { upTo: 'builder' });
     expect(r.success).toBe(true);
     expect(r.buildLog).toMatch(/Warning: Unpinned requirements[\s\S]*requests and flask are not pinned[\s\S]*BP_PYTHON_FORCE_REINSTALL=true/);
+  });
+});
+
+describe('C extensions against the sqlite layer', () => {
+  it("an sdist that compiles against sqlite3.h builds in the venv and links the layer's SQLite", async () => {
+    const s = await scenario('sqlite-ext-app', { sqlite: true });
+    const r = await runBuild(s, { upTo: 'builder' });
+    expect(r.buildLog).toMatch(/Installing SQLite3 \(built beside the Python install/);
+    expect(r.success).toBe(true);
+    // Built against the layer's header, and loads the layer's library at run time (not the system's 3.40).
+    const sqliteLib = path.join(layerPath(s, 'sqlite'), 'lib');
+    const out = venvPython(s, 'import sqlite_ext; print(sqlite_ext.header_version(), sqlite_ext.version())', { LD_LIBRARY_PATH: sqliteLib });
+    expect(out.stdout.trim()).toBe('3.52.0 3.52.0');
   });
 });

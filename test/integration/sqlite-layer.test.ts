@@ -179,7 +179,7 @@ describe('installSqlite on a temp layers dir', () => {
 // Through the real lifecycle (build.ts runs the layer after Python and before the dependencies).
 
 async function lifecycleScenario(fixture = 'sqlite-app', options: Parameters<typeof writeRuntimeManifest>[2] = {}): Promise<Scenario> {
-  const s = createScenario(fixture);
+  const s = createScenario(fixture, { sqlite: true });
   const manifest = path.join(s.root, 'manifest.toml');
   await writeRuntimeManifest(mirror, manifest, { versions: ['3.11'], ...options });
   spawnSync('chmod', ['a+r', manifest]);
