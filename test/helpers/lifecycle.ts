@@ -243,6 +243,9 @@ export function createScenario(fixture: string, options: CreateScenarioOptions =
   copyTree(runImage, runImageInLayout);
   for (const [name, value] of Object.entries(options.env ?? {})) s.setEnv(name, value);
   if (!options.sqlite && options.env?.BP_PYTHON_SQLITE === undefined) s.setEnv('BP_PYTHON_SQLITE', 'false');
+  // Tests never reach the internet: pip gets a closed loopback port unless the test points it at
+  // the loopback package index (test/helpers/package-index.ts) with setEnv.
+  if (options.env?.PIP_INDEX_URL === undefined) s.setEnv('PIP_INDEX_URL', 'http://127.0.0.1:9/simple/');
   chownTree(root);
   scenarios.push(s);
   return s;

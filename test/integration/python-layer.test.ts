@@ -35,7 +35,7 @@ function runtimeDownloads(): string[] {
 describe('python layer', () => {
   it('installs the requested 3.11 from the mirror, then reuses it on rebuild without downloading', async () => {
     const py311 = runtime('3.11');
-    const s = await scenarioWithManifest('runtime-txt');
+    const s = await scenarioWithManifest('runtime-txt-only');
     mirror.clearLog();
 
     const first = await runBuild(s);
@@ -75,19 +75,47 @@ describe('python layer', () => {
   });
 
   it('installs an old zstd "full" archive (files under python/install/)', async () => {
-    const s = await scenarioWithManifest('runtime-txt', { versions: ['3.11.7+full', '3.12'] });
+    const s = await scenarioWithManifest('runtime-txt-only', { versions: ['3.11.7+full', '3.12'] });
     const result = await runBuild(s, { upTo: 'builder' });
     expect(result.success).toBe(true);
     expect(spawnSync(layerPython(s), ['-c', 'import ssl, json; print("ok")'], { encoding: 'utf8' }).stdout.trim()).toBe('ok');
   });
 
   it('honours BP_PYTHON_VERSION over runtime.txt, with a warning naming both', async () => {
-    const s = await scenarioWithManifest('runtime-txt');
+    const s = await scenarioWithManifest('runtime-txt-only');
     s.setEnv('BP_PYTHON_VERSION', '3.12');
     const result = await runBuild(s, { upTo: 'builder' });
     expect(result.success).toBe(true);
     expect(result.buildLog).toContain('BP_PYTHON_VERSION asks for 3.12, but runtime.txt asks for 3.11');
     expect(result.buildLog).toContain(`Installing Python ${runtime('3.12').version}`);
+  });
+});
+
+describe('dependency mirrors', () => {
+  it('BP_DEPENDENCY_MIRROR_<HOST> serves an upstream URL from the mirror; {originalHost} keeps the host in the path', async () => {
+    const py311 = runtime('3.11');
+    const s = await scenarioWithManifest('runtime-txt-only', { versions: ['3.12'] });
+    // The manifest names the upstream host, which this machine cannot reach: only the mirror can serve it.
+    const upstream = runtimeEntry(mirror, py311, (file) => `https://github.com/${file}`);
+    const manifest = path.join(s.root, 'manifest.toml');
+    await writeRuntimeManifest(mirror, manifest, { versions: ['3.12'], extraEntries: [upstream] });
+
+    s.setEnv('BP_DEPENDENCY_MIRROR_GITHUB_COM', mirror.url);
+    mirror.clearLog();
+    const r = await runBuild(s, { upTo: 'builder' });
+    expect(r.success).toBe(true);
+    expect(r.buildLog).toContain(`Downloading Python ${py311.version} from ${mirror.url}/${py311.file} (mirror from BP_DEPENDENCY_MIRROR*)`);
+    expect(mirror.requests().map((q) => q.path)).toEqual([`/${py311.file}`]);
+    expect(spawnSync(layerPython(s), ['--version'], { encoding: 'utf8' }).stdout.trim()).toBe(`Python ${py311.version}`);
+
+    // With {originalHost} the original host becomes part of the mirror path (Paketo's convention).
+    s.unsetEnv('BP_DEPENDENCY_MIRROR_GITHUB_COM');
+    s.setEnv('BP_DEPENDENCY_MIRROR', `${mirror.url}/mirrors/{originalHost}`);
+    mirror.clearLog();
+    const placeholder = await runBuild(s, { upTo: 'builder' });
+    expect(placeholder.success).toBe(false); // that path is not on the test mirror: the request proves the rewrite
+    expect(mirror.requests().map((q) => q.path)).toContain(`/mirrors/github.com/${py311.file}`);
+    expect(placeholder.buildLog).toMatch(/Error: Download failed[\s\S]*answered HTTP 404/);
   });
 });
 
@@ -129,7 +157,7 @@ describe('broken downloads fail cleanly, and the next good build succeeds', () =
     ['a .. entry in the archive', 'dotdot', /Error: Unsafe archive[\s\S]*points outside the destination/],
   ])('%s', async (_name, fault, pattern) => {
     const py311 = runtime('3.11');
-    const s = await scenarioWithManifest('runtime-txt', { versions: ['3.12'] });
+    const s = await scenarioWithManifest('runtime-txt-only', { versions: ['3.12'] });
     const faulty = runtimeEntry(mirror, py311, (file) => mirror.urlFor(file, fault));
     if (fault === 'dotdot') faulty.checksum = `sha256:${await mirror.sha256(new URL(faulty.uri).pathname.slice(1))}`;
     const manifest = path.join(s.root, 'manifest.toml');
