@@ -12,7 +12,8 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { BUILD_UID, CNB_GID, PLATFORM_API, REPO_ROOT, createScenario, lifecycleDir, runBuild } from '../test/helpers/lifecycle';
-import { startMirror, writeRuntimeManifest } from '../test/helpers/mirror';
+import { startMirror } from '../test/helpers/mirror';
+import { useLoopbackSources } from '../test/helpers/sources';
 import { startPackageIndex } from '../test/helpers/package-index';
 
 function get(url: string): Promise<{ status: number; body: string }> {
@@ -33,11 +34,7 @@ async function main(): Promise<void> {
   const [mirror, index] = await Promise.all([startMirror(), startPackageIndex()]);
   const app = path.join(REPO_ROOT, 'examples', 'flask-app');
   const s = createScenario(app);
-  const manifest = path.join(s.root, 'manifest.toml');
-  await writeRuntimeManifest(mirror, manifest);
-  fs.chmodSync(manifest, 0o644);
-  s.setEnv('BP_PYTHON_MANIFEST', manifest);
-  for (const [k, v] of Object.entries(index.pipEnv())) s.setEnv(k, v);
+  await useLoopbackSources(s, { mirror, index });
 
   console.log(`Building ${path.relative(process.cwd(), app) || app} with the buildpack (real lifecycle; workspace ${s.root})`);
   const build = await runBuild(s);

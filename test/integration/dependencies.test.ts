@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createScenario, layerPath, readLayerToml, runBuild, type Scenario } from '../helpers/lifecycle';
-import { startMirror, writeRuntimeManifest, type Mirror } from '../helpers/mirror';
+import { startMirror, type Mirror } from '../helpers/mirror';
+import { useLoopbackSources } from '../helpers/sources';
 import { startPackageIndex, type PackageIndex } from '../helpers/package-index';
 
 let mirror: Mirror;
@@ -21,11 +22,7 @@ afterAll(async () => {
 
 async function scenario(fixture: string, options: { sqlite?: boolean } = {}): Promise<Scenario> {
   const s = createScenario(fixture, options);
-  const manifest = path.join(s.root, 'manifest.toml');
-  await writeRuntimeManifest(mirror, manifest);
-  fs.chmodSync(manifest, 0o644);
-  s.setEnv('BP_PYTHON_MANIFEST', manifest);
-  for (const [k, v] of Object.entries(index.pipEnv())) s.setEnv(k, v);
+  await useLoopbackSources(s, { mirror, index });
   return s;
 }
 

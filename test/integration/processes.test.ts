@@ -4,7 +4,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createScenario, layerPath, readLaunchToml, runBuild, type Scenario } from '../helpers/lifecycle';
-import { startMirror, writeRuntimeManifest, type Mirror } from '../helpers/mirror';
+import { startMirror, type Mirror } from '../helpers/mirror';
+import { useLoopbackSources } from '../helpers/sources';
 import { startPackageIndex, type PackageIndex } from '../helpers/package-index';
 
 let mirror: Mirror;
@@ -18,11 +19,7 @@ afterAll(async () => {
 
 async function scenario(fixture: string): Promise<Scenario> {
   const s = createScenario(fixture);
-  const manifest = path.join(s.root, 'manifest.toml');
-  await writeRuntimeManifest(mirror, manifest);
-  fs.chmodSync(manifest, 0o644);
-  s.setEnv('BP_PYTHON_MANIFEST', manifest);
-  for (const [k, v] of Object.entries(index.pipEnv())) s.setEnv(k, v);
+  await useLoopbackSources(s, { mirror, index });
   return s;
 }
 

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createScenario, layerPath, readLayerToml, runBuild, type Scenario } from '../helpers/lifecycle';
 import { readFixtureIndex, runtimeEntry, startMirror, writeRuntimeManifest, type Mirror } from '../helpers/mirror';
+import { useLoopbackSources } from '../helpers/sources';
 
 let mirror: Mirror;
 beforeAll(async () => {
@@ -17,10 +18,7 @@ const runtime = (minor: string) => index().runtimes.find((r) => r.flavor !== 'fu
 
 async function scenarioWithManifest(fixture: string, options: Parameters<typeof writeRuntimeManifest>[2] = {}): Promise<Scenario> {
   const s = createScenario(fixture);
-  const manifest = path.join(s.root, 'manifest.toml');
-  await writeRuntimeManifest(mirror, manifest, options);
-  spawnSync('chmod', ['a+r', manifest]);
-  s.setEnv('BP_PYTHON_MANIFEST', manifest);
+  await useLoopbackSources(s, { mirror }, options);
   return s;
 }
 

@@ -1,0 +1,17 @@
+// Points a scenario at the loopback sources every build here uses instead of the internet: the
+// runtime mirror through an operator manifest (BP_PYTHON_MANIFEST) and the package index through
+// pip's env (PIP_INDEX_URL, PIP_TRUSTED_HOST: pip only caches downloads from https or trusted hosts).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Scenario } from './lifecycle';
+import { writeRuntimeManifest, type Mirror, type RuntimeManifestOptions } from './mirror';
+import type { PackageIndex } from './package-index';
+
+export async function useLoopbackSources(s: Scenario, sources: { mirror: Mirror; index?: PackageIndex }, manifestOptions: RuntimeManifestOptions = {}): Promise<string> {
+  const manifest = path.join(s.root, 'manifest.toml');
+  await writeRuntimeManifest(sources.mirror, manifest, manifestOptions);
+  fs.chmodSync(manifest, 0o644); // read by the build user
+  s.setEnv('BP_PYTHON_MANIFEST', manifest);
+  if (sources.index) for (const [k, v] of Object.entries(sources.index.pipEnv())) s.setEnv(k, v);
+  return manifest;
+}
