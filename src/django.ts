@@ -1,6 +1,6 @@
 // Django's collectstatic, run at build time after the dependencies, as Heroku does: when the app
 // has manage.py, Django is installed, and the staticfiles app is enabled (checked by asking
-// `manage.py help collectstatic`, which fails when it is not, exactly like Heroku's CNB).
+// `manage.py help collectstatic`, which answers "Unknown command" when it is not, as Heroku's CNB does).
 // DISABLE_COLLECTSTATIC=1 (Heroku's name) or BP_PYTHON_DISABLE_COLLECTSTATIC=true skips it.
 import * as path from 'node:path';
 import { run } from './io/exec';
@@ -30,8 +30,18 @@ export async function runCollectstatic(opts: { appDir: string; venvDir: string; 
   const python = path.join(opts.venvDir, 'bin', 'python');
   const help = await run(python, ['manage.py', 'help', 'collectstatic'], { cwd: opts.appDir, env: opts.env });
   if (help.exitCode !== 0) {
-    log.info("Skipping collectstatic: the 'django.contrib.staticfiles' app is not enabled (manage.py help collectstatic failed)");
-    return;
+    if (help.tail.some((l) => l.includes("Unknown command: 'collectstatic'"))) {
+      log.info("Skipping collectstatic: the 'django.contrib.staticfiles' app is not enabled");
+      return;
+    }
+    // manage.py itself fails (settings that do not import, a missing env var): say so, do not skip.
+    throw new UserError('Django manage.py failed', [
+      '`python manage.py help collectstatic` exited with an error, so static files cannot be collected. What Django reported:',
+      '',
+      ...help.tail.slice(-8).map((l) => `  ${l.trimEnd()}`),
+      '',
+      'Fix the settings so that manage.py runs at build time (env vars set only at run time are not available here), or set DISABLE_COLLECTSTATIC=1 to skip this step.',
+    ]);
   }
   log.info('Running: python manage.py collectstatic --noinput');
   const started = Date.now();
