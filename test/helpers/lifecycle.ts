@@ -314,9 +314,9 @@ export function runPhase(phase: PhaseName, args: string[], options: PhaseOptions
   }
   const fullArgs = [...args];
   const [command, commandArgs] = withoutNodeIfPackaged(
-    IS_ROOT
+    withoutNetworkIfAsked(IS_ROOT
       ? ['setpriv', [`--reuid=${BUILD_UID}`, `--regid=${CNB_GID}`, '--init-groups', '--', binary, ...fullArgs]]
-      : [binary, fullArgs],
+      : [binary, fullArgs]),
   );
   const started = Date.now();
   return new Promise((resolve, reject) => {
@@ -411,6 +411,16 @@ export function withoutNodeIfPackaged([command, args]: [string, string[]]): [str
   if (!IS_ROOT) throw new Error('TEST_NO_NODE needs root (unshare --mount) to hide node from the build');
   const mounts = nodeBinaries().map((f) => `mount --bind /dev/null '${f.replace(/'/g, `'\\''`)}'`).join(' && ');
   return ['unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', `${mounts} && exec "$@"`, 'sh', command, ...args]];
+}
+
+/**
+ * TEST_NO_NETWORK=1: the command runs in a network namespace of its own (only a loopback, down), so
+ * nothing can be downloaded, not even from the loopback mirror and index (the offline tests).
+ */
+export function withoutNetworkIfAsked([command, args]: [string, string[]]): [string, string[]] {
+  if (process.env.TEST_NO_NETWORK !== '1') return [command, args];
+  if (!IS_ROOT) throw new Error('TEST_NO_NETWORK needs root (unshare --net)');
+  return ['unshare', ['--net', '--', command, ...args]];
 }
 
 function readTomlIfExists(file: string): Record<string, unknown> | undefined {
