@@ -1,5 +1,6 @@
-/** Two projects: fast unit tests (pure logic, no network, no Python) and integration
- *  tests that drive the real CNB lifecycle (see test/helpers/lifecycle.ts). */
+/** Three projects: fast unit tests (pure logic, no network, no Python), integration tests that
+ *  drive the real CNB lifecycle (see test/helpers/lifecycle.ts), and end-to-end tests that export
+ *  an image to a loopback registry and start it (see test/helpers/image.ts). */
 // Type checking is `npm run typecheck`'s job (tsconfig has isolatedModules); tests only transpile.
 const tsJest = ['ts-jest', { diagnostics: false }];
 module.exports = {
@@ -20,6 +21,18 @@ module.exports = {
       globalSetup: '<rootDir>/test/helpers/global-setup.ts',
       globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
       maxWorkers: 2,
+    },
+    {
+      // End to end (test/e2e/): export to a loopback registry, unpack, start through the launcher.
+      // Needs root (unshare, chroot). maxWorkers here is a hint only (jest takes it from the top
+      // level); `npx jest --selectProjects e2e -w 1` runs one file at a time on a small machine.
+      displayName: 'e2e',
+      testEnvironment: 'node',
+      transform: { '^.+\\.ts$': tsJest },
+      testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/helpers/global-setup.ts',
+      globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
+      maxWorkers: 1,
     },
   ],
 };

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Makes the run image of the end-to-end tests (test/e2e/): a real, minimal Debian root filesystem
+# (debootstrap --variant=minbase, from the Debian mirror this machine's apt uses) plus the shared
+# libraries the CPython builds of the fixtures link dynamically, the build and run users, and the
+# labels a CNB run image carries. Written as an OCI image layout (tag `latest`) with umoci; the
+# tests push it to their loopback registry with skopeo.
+#
+# Usage (as root): test/setup/e2e-run-image.sh [DEST]   (default .cache/e2e/run-image; prints DEST)
+# Cached: the debootstrap result is kept as .cache/e2e/rootfs-<stamp>.tar; both it and the image
+# are remade only when this script, the suite or the mirror changes. Env: E2E_DEBIAN_MIRROR,
+# E2E_DEBIAN_SUITE (default: the first URIs/deb line for bookworm in /etc/apt/sources.list*).
+# Needs debootstrap, umoci (scripts/setup.sh installs both).
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+DEST="${1:-$ROOT/.cache/e2e/run-image}"
+CACHE="$ROOT/.cache/e2e"
+CNB_UID=1001 CNB_RUN_UID=1002 CNB_GID=1000
+SUITE="${E2E_DEBIAN_SUITE:-bookworm}"
+
+# What `ldd` of python3.X and lib-dynload/*.so (all but _tkinter) of the fixtures' CPython builds
+# resolve outside minbase: OpenSSL (_ssl, _hashlib), SQLite, libffi (_ctypes), readline, ncurses
+# (_curses), uuid, expat (pyexpat), nsl/tirpc (nis), crypt, and the compression libraries.
+INCLUDE="libssl3,libsqlite3-0,libffi8,zlib1g,libbz2-1.0,liblzma5,libreadline8,libncursesw6,libtinfo6,libuuid1,libexpat1,libnsl2,libtirpc3,libcrypt1,netbase"
+
+find_mirror() {
+  local m
+  m="$(grep -hsE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' | grep -E '/debian/?$' | head -1 || true)"
+  [ -n "$m" ] || m="$(grep -hsE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '{print $2}' | grep -E '/debian/?$' | head -1 || true)"
+  echo "${m:-http://deb.debian.org/debian}"
+}
+MIRROR="${E2E_DEBIAN_MIRROR:-$(find_mirror)}"
+case "$(uname -m)" in x86_64) arch=amd64 ;; aarch64) arch=arm64 ;; *) arch="$(uname -m)" ;; esac
+
+stamp="$( (cat "$0"; echo "$SUITE $MIRROR $arch") | sha256sum | cut -c1-16)"
+if [ -f "$DEST/index.json" ] && [ "$(cat "$DEST/.stamp" 2>/dev/null || true)" = "$stamp" ]; then
+  echo "$DEST"; exit 0
+fi
+[ "$(id -u)" = 0 ] || { echo "e2e-run-image.sh: must run as root (debootstrap, chown)" >&2; exit 1; }
+for tool in debootstrap umoci; do
+  command -v "$tool" >/dev/null || { echo "e2e-run-image.sh: $tool is not installed (scripts/setup.sh installs it)" >&2; exit 1; }
+done
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.lock"
+flock 9
+# Another process may have made it while we waited for the lock.
+if [ -f "$DEST/index.json" ] && [ "$(cat "$DEST/.stamp" 2>/dev/null || true)" = "$stamp" ]; then
+  echo "$DEST"; exit 0
+fi
+
+work="$(mktemp -d "$CACHE/work.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+rootfs="$work/rootfs"
+tarball="$CACHE/rootfs-$stamp.tar"
+if [ ! -f "$tarball" ]; then
+  echo "e2e-run-image.sh: debootstrap --variant=minbase $SUITE from $MIRROR (once per machine)" >&2
+  debootstrap --variant=minbase --arch="$arch" --include="$INCLUDE" "$SUITE" "$rootfs" "$MIRROR" >"$work/debootstrap.log" 2>&1 || {
+    tail -30 "$work/debootstrap.log" >&2; exit 1; }
+  # Trim what a run image does not need; device nodes come from the host at run time.
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/log/* \
+    "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/* "$rootfs"/usr/share/locale/*
+  find "$rootfs/dev" -mindepth 1 -delete
+  tar -C "$rootfs" --numeric-owner -cf "$tarball.tmp" .
+  mv "$tarball.tmp" "$tarball"
+  rm -f "$CACHE"/rootfs-*.tar.tmp
+  for old in "$CACHE"/rootfs-*.tar; do [ "$old" = "$tarball" ] || rm -f "$old"; done
+else
+  mkdir -p "$rootfs"
+  tar -C "$rootfs" --numeric-owner -xpf "$tarball"
+fi
+
+# The users of a CNB stack: uid 1001 builds (owns the layers), uid 1002 runs, both gid 1000.
+grep -q "^cnb:" "$rootfs/etc/group" || echo "cnb:x:$CNB_GID:" >> "$rootfs/etc/group"
+grep -q "^cnb:" "$rootfs/etc/passwd" || echo "cnb:x:$CNB_UID:$CNB_GID::/home/cnb:/bin/bash" >> "$rootfs/etc/passwd"
+grep -q "^cnb-run:" "$rootfs/etc/passwd" || echo "cnb-run:x:$CNB_RUN_UID:$CNB_GID::/home/cnb-run:/bin/bash" >> "$rootfs/etc/passwd"
+mkdir -p "$rootfs/home/cnb" "$rootfs/home/cnb-run" "$rootfs/workspace"
+chown "$CNB_UID:$CNB_GID" "$rootfs/home/cnb"
+chown "$CNB_RUN_UID:$CNB_GID" "$rootfs/home/cnb-run" "$rootfs/workspace"
+# shellcheck disable=SC1091
+distro_name="$(. "$rootfs/etc/os-release" && echo "${ID:-debian}")"
+distro_version="$(. "$rootfs/etc/os-release" && echo "${VERSION_ID:-}")"
+
+img="$work/image"
+epoch="1980-01-01T00:00:01Z"
+umoci init --layout "$img"
+umoci new --image "$img:latest"
+umoci insert --image "$img:latest" --history.created "$epoch" --history.created_by "test/setup/e2e-run-image.sh (debootstrap --variant=minbase $SUITE)" "$rootfs" /
+umoci config --image "$img:latest" \
+  --created "$epoch" --os linux --architecture "$arch" \
+  --config.user "$CNB_RUN_UID:$CNB_GID" \
+  --config.workingdir /workspace \
+  --config.env "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+  --config.label "io.buildpacks.base.distro.name=$distro_name" \
+  --config.label "io.buildpacks.base.distro.version=$distro_version" \
+  --config.label "io.buildpacks.base.maintainer=python-cnb e2e tests" \
+  --config.label "io.buildpacks.stack.id=python-cnb.e2e.$distro_name-$distro_version"
+umoci gc --layout "$img"
+chmod -R a+rX "$img"
+echo "$stamp" > "$img/.stamp"
+rm -rf "$DEST.tmp"
+mkdir -p "$(dirname "$DEST")"
+cp -a "$img" "$DEST.tmp"
+rm -rf "$DEST"
+mv "$DEST.tmp" "$DEST"
+echo "$DEST"
