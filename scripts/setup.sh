@@ -14,7 +14,7 @@ SECONDS=0
 step() { printf '\n==> %s  [%ss]\n' "$*" "$SECONDS"; }
 
 step "system packages"
-PACKAGES=(ca-certificates git patchelf skopeo umoci docker-registry debootstrap debian-archive-keyring zstd binutils util-linux xz-utils curl gcc libc6-dev pkg-config)
+PACKAGES=(ca-certificates git openssh-client openssh-server patchelf skopeo umoci docker-registry debootstrap debian-archive-keyring zstd binutils util-linux xz-utils curl gcc libc6-dev pkg-config)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
