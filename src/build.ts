@@ -20,6 +20,7 @@ import { writeWebConcurrency } from './layers/web-concurrency';
 import { chooseSqliteEntry, installSqlite, removeSqliteLayer, sqliteWanted, withSqlite, type SqliteResult } from './layers/sqlite';
 import { runCollectstatic } from './django';
 import { dependenciesKey, installSitePackages, readDependencyInputs } from './layers/site-packages';
+import { preparePrivateDependencies } from './private-deps';
 import { Log, formatDuration, listing } from './log';
 import { defaultWebProcess, definesFlaskApp, parseProcfile, procfileProcesses, type ProcfileEntry } from './processes';
 import { pathExists, readSmallFile, listDir } from './io/fs';
@@ -115,16 +116,18 @@ export async function build(ctx: BuildContext, info: BuildpackInfo, log: Log): P
     const cache = await openPipCache({ layersDir: ctx.layersDir, pythonVersion: python.version, target: ctx.target, log });
     const withPip = applyLayers(baseEnv, [{ dir: pip.dir, env: pip.env, hasBin: true }, { dir: cache.dir, env: cache.env }, { dir: '', env: installEnv() }], 'build');
     const buildEnv = sqliteResult?.dir ? withSqlite(withPip, sqliteResult.dir) : withPip;
+    // Private dependencies (src/private-deps.ts): SSH key / index credentials in a private temp dir, removed after the install.
+    const privateDeps = await preparePrivateDependencies({ env: ctx.env, bindings, platformDir: ctx.platformDir, log });
     const venv = await installSitePackages({
       layersDir: ctx.layersDir,
       appDir: ctx.appDir,
       inputs: dependencyInputs,
       key: dependenciesKey(dependencyInputs, { pythonVersion: python.version, pipVersion: pip.version, target: ctx.target }),
       python: pythonExe,
-      buildEnv,
+      buildEnv: { ...buildEnv, ...privateDeps.env },
       force: ctx.env.BP_PYTHON_FORCE_REINSTALL === 'true',
-      log,
-    });
+      log: privateDeps.log,
+    }).catch(privateDeps.rethrow).finally(privateDeps.cleanup);
     const appEnv = applyLayers(buildEnv, [{ dir: venv.dir, env: venv.env, hasBin: true }], 'build');
     await runCollectstatic({ appDir: ctx.appDir, venvDir: venv.dir, env: appEnv, log });
   } else {
