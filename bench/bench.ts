@@ -1,0 +1,742 @@
+/**
+ * The benchmark (issue 9). Every scenario runs the buildpack for real (bin/detect, bin/build, or the
+ * whole CNB lifecycle through test/helpers/lifecycle.ts) against the loopback runtime mirror and the
+ * loopback package index, a warm-up and then N counted runs, with the "floor" (what the same work
+ * costs with the plainest tools: curl | tar, python -m venv, pip) run in the SAME loop, alternating
+ * which goes first, so both see the same machine load. Medians are reported.
+ *
+ * Usage (via bench/run.mjs, which bundles this file):
+ *   npm run bench                       full: 1 warm-up + 5 counted runs of everything
+ *   npm run bench -- --quick            CI: 1 warm-up + 2 counted, skips the 40-package app
+ *   --runs N --warmup N                 override the counts
+ *   --only detect,runtime,flask,django  a subset (row groups)
+ *   --buildpack-dir DIR                 the buildpack under test (default $TEST_BUILDPACK_DIR, else
+ *                                       the repository); a packaged buildpack (bin/detect is an
+ *                                       executable, not a script) is reported as "packaged"
+ *   --out FILE                          default bench/results.json
+ *
+ * Nothing here asserts on timings: the targets are reported as met / not met.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import {
+  REPO_ROOT,
+  cleanupScenarios,
+  createScenario,
+  layerPath,
+  lifecycleDir,
+  runBuild,
+  runDetector,
+  runImageDir,
+  type BuildResult,
+  type Scenario,
+} from '../test/helpers/lifecycle';
+import { readFixtureIndex, startMirror, writeRuntimeManifest, type Mirror, type RuntimeArtifact } from '../test/helpers/mirror';
+import { startPackageIndex, type PackageIndex } from '../test/helpers/package-index';
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+interface Options {
+  /** --compare label=DIR[:ENV=V...],...: the runtime install only, one row per buildpack variant. */
+  compare?: Array<{ label: string; dir: string; env: Record<string, string> }>;
+  quick: boolean;
+  warmup: number;
+  runs: number;
+  only?: Set<string>;
+  buildpackDir: string;
+  out: string;
+}
+
+function parseArgs(argv: string[]): Options {
+  const quick = argv.includes('--quick');
+  const value = (name: string): string | undefined => {
+    const i = argv.indexOf(name);
+    if (i < 0) return undefined;
+    const v = argv[i + 1];
+    if (v === undefined || v.startsWith('--')) throw new Error(`${name} needs a value`);
+    return v;
+  };
+  const known = new Set(['--quick', '--runs', '--warmup', '--only', '--buildpack-dir', '--out', '--compare']);
+  for (const a of argv) if (a.startsWith('--') && !known.has(a)) throw new Error(`unknown option ${a} (known: ${[...known].join(' ')})`);
+  const only = value('--only');
+  const compare = value('--compare');
+  return {
+    compare: compare?.split(',').map((spec) => {
+      // label=DIR[:ENV=VALUE...]
+      const cut = (text: string, sep: string): [string, string | undefined] => {
+        const i = text.indexOf(sep);
+        return i < 0 ? [text, undefined] : [text.slice(0, i), text.slice(i + 1)];
+      };
+      const [label, rest] = cut(spec, '=');
+      const [dir, ...envs] = (rest ?? label).split(':');
+      return { label, dir: path.resolve(dir!), env: Object.fromEntries(envs.map((e) => cut(e, '=')).map(([k, v]) => [k, v ?? ''])) };
+    }),
+    quick,
+    warmup: Number(value('--warmup') ?? 1),
+    runs: Number(value('--runs') ?? (quick ? 2 : 5)),
+    only: only ? new Set(only.split(',').map((s) => s.trim())) : undefined,
+    buildpackDir: path.resolve(value('--buildpack-dir') ?? process.env.TEST_BUILDPACK_DIR ?? REPO_ROOT),
+    out: path.resolve(value('--out') ?? path.join(REPO_ROOT, 'bench', 'results.json')),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measuring
+
+interface Sample {
+  ms: number;
+  /** Peak resident set (KiB) of the measured process tree's largest process, from GNU time. */
+  rssKb?: number;
+  /** Bytes served by the mirror and the index during the run. */
+  bytes?: number;
+}
+
+interface Figures {
+  samples: number[];
+  median: number;
+  min: number;
+  max: number;
+  peakRssMb?: number;
+  bytesDownloaded?: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+function figures(samples: Sample[]): Figures | undefined {
+  if (!samples.length) return undefined;
+  const ms = samples.map((s) => Math.round(s.ms));
+  const rss = samples.map((s) => s.rssKb).filter((x): x is number => x !== undefined);
+  const bytes = samples.map((s) => s.bytes).filter((x): x is number => x !== undefined);
+  return {
+    samples: ms,
+    median: Math.round(median(ms)),
+    min: Math.min(...ms),
+    max: Math.max(...ms),
+    ...(rss.length ? { peakRssMb: Math.round(median(rss) / 102.4) / 10 } : {}),
+    ...(bytes.length ? { bytesDownloaded: Math.round(median(bytes)) } : {}),
+  };
+}
+
+interface Timed {
+  ms: number;
+  rssKb?: number;
+  code: number;
+  output: string;
+}
+
+/** Runs a command under GNU time (peak RSS) and times it from spawn to exit. */
+function timed(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Timed> {
+  const rssFile = path.join(os.tmpdir(), `bench-rss-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  const useTime = fs.existsSync('/usr/bin/time');
+  const [cmd, cmdArgs] = useTime ? ['/usr/bin/time', ['-f', '%M', '-o', rssFile, command, ...args]] : [command, args];
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(cmd, cmdArgs, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (c) => (output += c));
+    child.stderr.on('data', (c) => (output += c));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const ms = performance.now() - started;
+      let rssKb: number | undefined;
+      try {
+        const lines = fs.readFileSync(rssFile, 'utf8').trim().split('\n');
+        rssKb = Number(lines[lines.length - 1]);
+        fs.rmSync(rssFile, { force: true });
+      } catch {
+        rssKb = undefined;
+      }
+      resolve({ ms, rssKb: Number.isFinite(rssKb) ? rssKb : undefined, code: code ?? 128, output });
+    });
+  });
+}
+
+function mustSucceed(what: string, t: Timed): Timed {
+  if (t.code !== 0) throw new Error(`${what} failed (exit ${t.code}):\n${t.output.slice(-3000)}`);
+  return t;
+}
+
+function tempDir(name: string): string {
+  const base = /^[a-z0-9._/-]+$/.test(os.tmpdir()) ? os.tmpdir() : '/tmp';
+  return fs.mkdtempSync(path.join(base, `python-cnb-bench-${name}-`));
+}
+
+function rmrf(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rows
+
+type Status = 'ok' | 'pending' | 'skipped' | 'failed';
+
+interface Target {
+  /** What is compared: "median <= 250 ms", "median <= 1.2 x floor median". */
+  text: string;
+  met?: boolean;
+  /** e.g. "the packaged form" when the buildpack measured is another form. */
+  appliesTo?: string;
+}
+
+interface Row {
+  id: string;
+  scenario: string;
+  status: Status;
+  note?: string;
+  /** What the figure is: the measured process or phase. */
+  measures?: string;
+  warmup?: number;
+  runs?: number;
+  ours?: Figures;
+  /** Another figure of the same runs, e.g. the whole lifecycle beside the builder phase. */
+  also?: Record<string, Figures>;
+  floorMeasures?: string;
+  floor?: Figures;
+  /** ours.median / floor.median */
+  ratio?: number;
+  target?: Target;
+}
+
+function ratioTarget(row: Row, limit: number): Row {
+  const target: Target = { text: `median <= ${limit} x floor` };
+  if (row.ours && row.floor && row.floor.median > 0) {
+    row.ratio = Math.round((row.ours.median / row.floor.median) * 100) / 100;
+    target.met = row.ratio <= limit;
+  }
+  row.target = target;
+  return row;
+}
+
+function absoluteTarget(row: Row, limitMs: number, value = row.ours?.median): Row {
+  row.target = { text: `median <= ${limitMs} ms`, ...(value !== undefined ? { met: value <= limitMs } : {}) };
+  return row;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixture apps
+
+const REQUIREMENTS = path.join(REPO_ROOT, 'test', 'fixtures', 'requirements');
+const ADDED_REQUIREMENT = 'python-dotenv==1.2.4';
+
+interface AppSpec {
+  id: 'flask' | 'django';
+  label: string;
+  requirements: string;
+  plusOne: string;
+}
+
+function appSpecs(): AppSpec[] {
+  const flask = fs.readFileSync(path.join(REQUIREMENTS, 'flask.txt'), 'utf8');
+  const flaskPlusOne = fs.readFileSync(path.join(REQUIREMENTS, 'flask-plus-one.txt'), 'utf8');
+  const django = fs.readFileSync(path.join(REQUIREMENTS, 'django40.txt'), 'utf8');
+  return [
+    { id: 'flask', label: 'Flask app (8 packages)', requirements: flask, plusOne: flaskPlusOne },
+    { id: 'django', label: 'Django app (40 packages)', requirements: django, plusOne: `${django.trimEnd()}\n${ADDED_REQUIREMENT}\n` },
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// The world: mirror, index, manifest
+
+interface World {
+  opts: Options;
+  mirror: Mirror;
+  index: PackageIndex;
+  runtime: RuntimeArtifact;
+  /** A manifest file readable by the build user. */
+  manifest: string;
+  scratch: string;
+  form: 'repository' | 'packaged';
+}
+
+function servedBytes(w: World): number {
+  return w.mirror.requests().reduce((n, r) => n + r.bytes, 0) + w.index.requests().reduce((n, r) => n + r.bytes, 0);
+}
+
+function clearLogs(w: World): void {
+  w.mirror.clearLog();
+  w.index.clearLog();
+}
+
+function buildpackForm(dir: string): 'repository' | 'packaged' {
+  const detect = path.join(dir, 'bin', 'detect');
+  const head = Buffer.alloc(4);
+  const fd = fs.openSync(detect, 'r');
+  fs.readSync(fd, head, 0, 4, 0);
+  fs.closeSync(fd);
+  return head.subarray(0, 2).toString() === '#!' ? 'repository' : 'packaged';
+}
+
+/** The repository form runs build/main.js: make sure it is not older than src/. */
+function checkBundle(dir: string): void {
+  if (dir !== REPO_ROOT) return;
+  const newest = (d: string): number =>
+    fs.readdirSync(d, { withFileTypes: true }).reduce((m, e) => Math.max(m, e.isDirectory() ? newest(path.join(d, e.name)) : fs.statSync(path.join(d, e.name)).mtimeMs), 0);
+  const bundle = path.join(REPO_ROOT, 'build', 'main.js');
+  if (fs.existsSync(bundle) && fs.statSync(bundle).mtimeMs >= newest(path.join(REPO_ROOT, 'src'))) return;
+  process.stderr.write('bench: build/main.js is missing or older than src/: bundling (node scripts/bundle.mjs)\n');
+  const r = spawnSync(process.execPath, ['scripts/bundle.mjs'], { cwd: REPO_ROOT, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error('bundling failed');
+}
+
+function checkSetup(): void {
+  const missing: string[] = [];
+  if (!fs.existsSync(path.join(lifecycleDir(), 'lifecycle'))) missing.push(`the lifecycle (${lifecycleDir()}: scripts/install-lifecycle.sh)`);
+  if (!fs.existsSync(path.join(runImageDir(), 'index.json'))) missing.push(`the run image (${runImageDir()}: test/setup/run-image.sh)`);
+  if (missing.length) throw new Error(`bench: missing ${missing.join(' and ')}; running the integration tests once sets them up`);
+}
+
+function say(text: string): void {
+  process.stderr.write(`${text}\n`);
+}
+
+/** warm-up + counted iterations; `fn(i, counted)` */
+async function loop(w: World, label: string, fn: (i: number, counted: boolean) => Promise<void>): Promise<void> {
+  const total = w.opts.warmup + w.opts.runs;
+  for (let i = 0; i < total; i++) {
+    const counted = i >= w.opts.warmup;
+    say(`  ${label}: ${counted ? `run ${i - w.opts.warmup + 1}/${w.opts.runs}` : `warm-up ${i + 1}/${w.opts.warmup}`}`);
+    await fn(i, counted);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// detect
+
+async function benchDetect(w: World): Promise<Row[]> {
+  say('detect');
+  const app = tempDir('detect-app');
+  fs.cpSync(path.join(REPO_ROOT, 'test', 'fixtures', 'apps', 'pip-requirements'), app, { recursive: true });
+  fs.copyFileSync(path.join(REQUIREMENTS, 'flask.txt'), path.join(app, 'requirements.txt'));
+  const platform = tempDir('detect-platform');
+  const plans = tempDir('detect-plan');
+  const direct: Sample[] = [];
+  const phase: Sample[] = [];
+  const s = createScenario('pip-requirements', { buildpackDir: w.opts.buildpackDir });
+  s.writeAppFile('requirements.txt', fs.readFileSync(path.join(REQUIREMENTS, 'flask.txt'), 'utf8'));
+  // detect is cheap: count more runs than the builds do.
+  const runs = Math.max(w.opts.runs * 4, 5);
+  try {
+    for (let i = 0; i < w.opts.warmup + runs; i++) {
+      const counted = i >= w.opts.warmup;
+      const env = { ...process.env, CNB_PLATFORM_DIR: platform, CNB_BUILD_PLAN_PATH: path.join(plans, `plan-${i}.toml`), CNB_APP_DIR: app };
+      const t = mustSucceed('bin/detect', await timed(path.join(w.opts.buildpackDir, 'bin', 'detect'), [], { cwd: app, env }));
+      if (counted) direct.push({ ms: t.ms, rssKb: t.rssKb });
+      const d = await runDetector(s, { logLevel: 'info' });
+      if (d.exitCode !== 0) throw new Error(`detector failed (exit ${d.exitCode}):\n${d.output.slice(-3000)}`);
+      if (counted) phase.push({ ms: d.durationMs });
+    }
+  } finally {
+    s.cleanup();
+    for (const d of [app, platform, plans]) rmrf(d);
+  }
+  const packaged = w.form === 'packaged';
+  const row: Row = {
+    id: 'detect',
+    scenario: `detect, Flask app (${w.form} form)`,
+    status: 'ok',
+    measures: 'bin/detect process, spawn to exit',
+    warmup: w.opts.warmup,
+    runs,
+    ours: figures(direct),
+    also: { 'lifecycle detector phase': figures(phase)! },
+  };
+  absoluteTarget(row, 80);
+  if (!packaged) row.target!.appliesTo = 'the packaged form (a later task); shown for the repository form for reference';
+  return [row];
+}
+
+// ---------------------------------------------------------------------------------------------
+// runtime install: bin/build alone, on an app that only asks for Python
+
+interface Variant {
+  label: string;
+  dir: string;
+  env: Record<string, string>;
+}
+
+async function benchRuntime(w: World, variants: Variant[] = [{ label: '', dir: w.opts.buildpackDir, env: {} }]): Promise<Row[]> {
+  say(`runtime install (Python ${w.runtime.version}, ${(w.runtime.size / 1048576).toFixed(1)} MiB archive)`);
+  const oursBy = variants.map(() => [] as Sample[]);
+  const floor: Sample[] = [];
+  const minor = w.runtime.version.split('.').slice(0, 2).join('.');
+  const url = w.mirror.urlFor(w.runtime.file);
+
+  const runOurs = async (counted: boolean, v: Variant, ours: Sample[]) => {
+    const root = tempDir('runtime');
+    try {
+      const app = path.join(root, 'app');
+      const layers = path.join(root, 'layers');
+      const platform = path.join(root, 'platform');
+      for (const d of [app, layers, path.join(platform, 'env')]) fs.mkdirSync(d, { recursive: true });
+      fs.writeFileSync(path.join(app, '.python-version'), `${minor}\n`);
+      fs.writeFileSync(path.join(app, 'app.py'), 'print("hello")\n');
+      const plan = path.join(root, 'plan.toml');
+      fs.writeFileSync(plan, '');
+      const env = {
+        ...process.env,
+        CNB_APP_DIR: app,
+        CNB_LAYERS_DIR: layers,
+        CNB_PLATFORM_DIR: platform,
+        CNB_BP_PLAN_PATH: plan,
+        CNB_BUILDPACK_DIR: v.dir,
+        CNB_TARGET_OS: 'linux',
+        CNB_TARGET_ARCH: 'amd64',
+        BP_PYTHON_MANIFEST: w.manifest,
+        // SQLite is compiled from source (a minute): off, as in the test scenarios; the floor has none.
+        BP_PYTHON_SQLITE: 'false',
+        ...v.env,
+      };
+      clearLogs(w);
+      const t = mustSucceed('bin/build', await timed(path.join(v.dir, 'bin', 'build'), [], { cwd: app, env }));
+      if (process.env.BENCH_SHOW_LOG) say(t.output);
+      if (!fs.existsSync(path.join(layers, 'python', 'bin', 'python3'))) throw new Error(`bin/build left no python layer:\n${t.output}`);
+      if (counted) ours.push({ ms: t.ms, rssKb: t.rssKb, bytes: servedBytes(w) });
+    } finally {
+      rmrf(root);
+    }
+  };
+  const runFloor = async (counted: boolean) => {
+    const dir = tempDir('runtime-floor');
+    try {
+      clearLogs(w);
+      const t = mustSucceed('curl | tar', await timed('bash', ['-o', 'pipefail', '-c', `curl -sf ${url} | tar -xz -C ${dir}`]));
+      if (counted) floor.push({ ms: t.ms, rssKb: t.rssKb, bytes: servedBytes(w) });
+    } finally {
+      rmrf(dir);
+    }
+  };
+  await loop(w, 'runtime', async (i, counted) => {
+    // Rotate the order each iteration: the floor and every variant take each position in turn.
+    const jobs = [() => runFloor(counted), ...variants.map((v, k) => () => runOurs(counted, v, oursBy[k]!))];
+    for (let j = 0; j < jobs.length; j++) await jobs[(i + j) % jobs.length]!();
+  });
+  if (variants.length > 1) {
+    return variants.map((v, k) =>
+      ratioTarget({ id: `runtime-${v.label}`, scenario: `runtime install: ${v.label}`, status: 'ok', warmup: w.opts.warmup, runs: w.opts.runs, ours: figures(oursBy[k]!), floor: figures(floor) }, 1.2),
+    );
+  }
+  const ours = oursBy[0]!;
+
+  const install: Row = ratioTarget(
+    {
+      id: 'runtime',
+      scenario: `runtime install, Python ${w.runtime.version} from the mirror`,
+      status: 'ok',
+      measures: 'bin/build process (no dependencies), spawn to exit',
+      warmup: w.opts.warmup,
+      runs: w.opts.runs,
+      ours: figures(ours),
+      floorMeasures: 'curl -s URL | tar -xz into an empty dir',
+      floor: figures(floor),
+    },
+    1.2,
+  );
+  const rss = install.ours?.peakRssMb;
+  const memory: Row = {
+    id: 'runtime-rss',
+    scenario: 'peak RSS of bin/build during the runtime install',
+    status: 'ok',
+    measures: 'peak RSS (MB), GNU time %M, median over runs',
+    runs: w.opts.runs,
+    ...(rss !== undefined ? { ours: { samples: ours.map((s) => Math.round((s.rssKb ?? 0) / 102.4) / 10), median: rss, min: Math.min(...ours.map((s) => (s.rssKb ?? 0) / 1024)), max: Math.max(...ours.map((s) => (s.rssKb ?? 0) / 1024)) } } : {}),
+    floorMeasures: 'curl | tar: peak RSS of the largest process',
+    ...(install.floor?.peakRssMb !== undefined ? { floor: { samples: [], median: install.floor.peakRssMb, min: install.floor.peakRssMb, max: install.floor.peakRssMb } } : {}),
+    target: { text: 'median <= 150 MB', ...(rss !== undefined ? { met: rss <= 150 } : {}) },
+  };
+  if (memory.ours) {
+    memory.ours.min = Math.round(memory.ours.min * 10) / 10;
+    memory.ours.max = Math.round(memory.ours.max * 10) / 10;
+  }
+  return [install, memory];
+}
+
+// ---------------------------------------------------------------------------------------------
+// builds through the lifecycle: cold, warm, one requirement added
+
+const PENDING_DEPS = 'pending: dependency layers not implemented (no site-packages layer after a build)';
+
+async function appScenario(w: World, spec: AppSpec): Promise<Scenario> {
+  const s = createScenario('pip-requirements', { buildpackDir: w.opts.buildpackDir });
+  s.writeAppFile('requirements.txt', spec.requirements);
+  s.setEnv('BP_PYTHON_MANIFEST', w.manifest);
+  const pip = w.index.pipEnv();
+  s.setEnv('PIP_INDEX_URL', pip.PIP_INDEX_URL);
+  s.setEnv('PIP_TRUSTED_HOST', pip.PIP_TRUSTED_HOST);
+  return s;
+}
+
+function buildOk(what: string, r: BuildResult): BuildResult {
+  if (!r.success) throw new Error(`${what}: the ${r.failedPhase} phase failed (exit ${r.exitCode}):\n${r.log.slice(-4000)}`);
+  return r;
+}
+
+function totalMs(r: BuildResult): number {
+  return Object.values(r.phases).reduce((n, p) => n + (p?.durationMs ?? 0), 0);
+}
+
+function hasSitePackages(s: Scenario): boolean {
+  return fs.existsSync(path.join(layerPath(s, 'site-packages') + '.toml')) || fs.existsSync(layerPath(s, 'site-packages'));
+}
+
+/** The floor of a cold build: curl | tar, python -m venv, pip install -r with an empty pip cache; then
+ *  the floor of "one added": a fresh venv and pip install -r with the cache the first install left. */
+async function floorBuilds(w: World, spec: AppSpec): Promise<{ cold: Sample; added: Sample }> {
+  const root = tempDir(`floor-${spec.id}`);
+  try {
+    const req = path.join(root, 'requirements.txt');
+    const reqPlus = path.join(root, 'requirements-plus-one.txt');
+    fs.writeFileSync(req, spec.requirements);
+    fs.writeFileSync(reqPlus, spec.plusOne);
+    const pip = w.index.pipEnv();
+    const env: NodeJS.ProcessEnv = { ...process.env, ...pip, PIP_CACHE_DIR: path.join(root, 'pip-cache'), PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1' };
+    delete env.PYTHONHOME;
+    delete env.VIRTUAL_ENV;
+    const url = w.mirror.urlFor(w.runtime.file);
+    const py = path.join(root, 'python');
+    fs.mkdirSync(py);
+    clearLogs(w);
+    const cold = mustSucceed(
+      'floor cold build',
+      await timed(
+        'bash',
+        ['-o', 'pipefail', '-ec', `curl -sf ${url} | tar -xz -C ${py} --strip-components=1; ${py}/bin/python3 -m venv ${root}/venv; ${root}/venv/bin/pip install -q -r ${req}`],
+        { env, cwd: root },
+      ),
+    );
+    const coldBytes = servedBytes(w);
+    clearLogs(w);
+    const added = mustSucceed('floor one-added', await timed('bash', ['-ec', `${py}/bin/python3 -m venv ${root}/venv2; ${root}/venv2/bin/pip install -q -r ${reqPlus}`], { env, cwd: root }));
+    return { cold: { ms: cold.ms, rssKb: cold.rssKb, bytes: coldBytes }, added: { ms: added.ms, rssKb: added.rssKb, bytes: servedBytes(w) } };
+  } finally {
+    rmrf(root);
+  }
+}
+
+async function benchApp(w: World, spec: AppSpec): Promise<Row[]> {
+  say(`builds: ${spec.label}`);
+  const ids = { cold: `${spec.id}-cold`, warm: `${spec.id}-warm`, added: `${spec.id}-added` };
+  const names = {
+    cold: `cold build, ${spec.label}`,
+    warm: `warm rebuild (nothing changed), ${spec.label}`,
+    added: `one requirement added, ${spec.label}`,
+  };
+  const samples = { cold: [] as Sample[], coldTotal: [] as Sample[], warm: [] as Sample[], warmTotal: [] as Sample[], added: [] as Sample[], addedTotal: [] as Sample[], floorCold: [] as Sample[], floorAdded: [] as Sample[] };
+  let pending = false;
+
+  const runOurs = async (counted: boolean) => {
+    const s = await appScenario(w, spec);
+    try {
+      clearLogs(w);
+      const cold = buildOk('cold build', await runBuild(s));
+      const coldBytes = servedBytes(w);
+      if (!hasSitePackages(s)) {
+        pending = true;
+        return;
+      }
+      clearLogs(w);
+      const warm = buildOk('warm rebuild', await runBuild(s));
+      const warmBytes = servedBytes(w);
+      s.writeAppFile('requirements.txt', spec.plusOne);
+      clearLogs(w);
+      const added = buildOk('one-added rebuild', await runBuild(s));
+      const addedBytes = servedBytes(w);
+      if (counted) {
+        samples.cold.push({ ms: cold.phases.builder!.durationMs, bytes: coldBytes });
+        samples.coldTotal.push({ ms: totalMs(cold) });
+        samples.warm.push({ ms: warm.phases.builder!.durationMs, bytes: warmBytes });
+        samples.warmTotal.push({ ms: totalMs(warm) });
+        samples.added.push({ ms: added.phases.builder!.durationMs, bytes: addedBytes });
+        samples.addedTotal.push({ ms: totalMs(added) });
+      }
+    } finally {
+      s.cleanup();
+    }
+  };
+  const runFloor = async (counted: boolean) => {
+    const f = await floorBuilds(w, spec);
+    if (counted) {
+      samples.floorCold.push(f.cold);
+      samples.floorAdded.push(f.added);
+    }
+  };
+
+  await loop(w, spec.id, async (i, counted) => {
+    if (i % 2 && !pending) {
+      await runFloor(counted);
+      await runOurs(counted);
+    } else {
+      await runOurs(counted);
+      if (!pending) await runFloor(counted);
+    }
+    if (pending) throw new PendingSignal();
+  }).catch((e) => {
+    if (!(e instanceof PendingSignal)) throw e;
+  });
+
+  if (pending) {
+    return (['cold', 'warm', 'added'] as const).map((k) => ({ id: ids[k], scenario: names[k], status: 'pending' as const, note: PENDING_DEPS }));
+  }
+  const base = { warmup: w.opts.warmup, runs: w.opts.runs, status: 'ok' as const, measures: 'builder phase (the buildpack\'s own build)' };
+  const cold = ratioTarget(
+    {
+      id: ids.cold,
+      scenario: names.cold,
+      ...base,
+      ours: figures(samples.cold),
+      also: { 'whole lifecycle (analyze..export)': figures(samples.coldTotal)! },
+      floorMeasures: 'curl | tar -xz + python -m venv + pip install -r (empty pip cache, same index)',
+      floor: figures(samples.floorCold),
+    },
+    1.25,
+  );
+  const warm = absoluteTarget({
+    id: ids.warm,
+    scenario: names.warm,
+    ...base,
+    ours: figures(samples.warm),
+    also: { 'whole lifecycle (analyze..export)': figures(samples.warmTotal)! },
+    note: 'floor of "nothing to do" is ~0: absolute figure',
+  }, 250);
+  const added = ratioTarget(
+    {
+      id: ids.added,
+      scenario: names.added,
+      ...base,
+      ours: figures(samples.added),
+      also: { 'whole lifecycle (analyze..export)': figures(samples.addedTotal)! },
+      floorMeasures: `fresh venv + pip install -r (with ${ADDED_REQUIREMENT}) with a warm pip cache`,
+      floor: figures(samples.floorAdded),
+    },
+    1.3,
+  );
+  return [cold, warm, added];
+}
+
+class PendingSignal extends Error {}
+
+// ---------------------------------------------------------------------------------------------
+// Output
+
+function fmtMs(ms: number | undefined): string {
+  if (ms === undefined) return '';
+  return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`;
+}
+
+function fmtBytes(b: number | undefined): string {
+  if (b === undefined) return '';
+  if (b >= 1048576) return `${(b / 1048576).toFixed(1)} MiB`;
+  if (b >= 1024) return `${(b / 1024).toFixed(0)} KiB`;
+  return `${b} B`;
+}
+
+function table(rows: Row[]): string {
+  const header = ['scenario', 'median', 'min..max', 'floor', 'ratio', 'RSS', 'downloaded', 'target', 'met'];
+  const lines: string[][] = [header];
+  for (const r of rows) {
+    if (r.status !== 'ok') {
+      lines.push([r.scenario, r.status.toUpperCase(), '', '', '', '', '', r.target?.text ?? '', r.note ?? '']);
+      continue;
+    }
+    const isRss = r.id === 'runtime-rss';
+    const v = (x: number | undefined) => (isRss ? (x === undefined ? '' : `${x} MB`) : fmtMs(x));
+    lines.push([
+      r.scenario,
+      v(r.ours?.median),
+      r.ours ? `${v(r.ours.min)}..${v(r.ours.max)}` : '',
+      v(r.floor?.median),
+      r.ratio !== undefined ? `${r.ratio.toFixed(2)}x` : '',
+      !isRss && r.ours?.peakRssMb !== undefined ? `${r.ours.peakRssMb} MB` : '',
+      fmtBytes(r.ours?.bytesDownloaded),
+      r.target?.text ?? '',
+      r.target?.met === undefined ? '' : `${r.target.met ? 'met' : 'NOT MET'}${r.target.appliesTo ? ' (*)' : ''}`,
+    ]);
+    for (const [name, f] of Object.entries(r.also ?? {})) {
+      lines.push([`  ${name}`, fmtMs(f.median), `${fmtMs(f.min)}..${fmtMs(f.max)}`, '', '', '', '', '', '']);
+    }
+  }
+  const widths = header.map((_, i) => Math.max(...lines.map((l) => (l[i] ?? '').length)));
+  const out = lines.map((l) => l.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd());
+  out.splice(1, 0, widths.map((n) => '-'.repeat(n)).join('  '));
+  const notes = rows.filter((r) => r.target?.appliesTo).map((r) => `(*) ${r.scenario}: the target is for ${r.target!.appliesTo}`);
+  return [...out, ...notes].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  const started = performance.now();
+  checkSetup();
+  checkBundle(opts.buildpackDir);
+  const mirror = await startMirror();
+  const index = await startPackageIndex();
+  const scratch = tempDir('world');
+  fs.chmodSync(scratch, 0o755);
+  const rows: Row[] = [];
+  const load = [os.loadavg()[0]];
+  try {
+    const runtime = readFixtureIndex(mirror.root).runtimes.find((r) => r.flavor !== 'full' && r.version.startsWith('3.11.'));
+    if (!runtime) throw new Error('no 3.11 runtime fixture: run test/setup/prepare-runtimes.sh');
+    const manifest = await writeRuntimeManifest(mirror, path.join(scratch, 'runtimes.toml'));
+    fs.chmodSync(manifest, 0o644);
+    const w: World = { opts, mirror, index, runtime, manifest, scratch, form: buildpackForm(opts.buildpackDir) };
+    const want = (group: string) => !opts.only || opts.only.has(group);
+    say(`bench: ${opts.quick ? 'quick' : 'full'} mode, ${opts.warmup} warm-up + ${opts.runs} counted runs; buildpack ${opts.buildpackDir} (${w.form} form)`);
+
+    if (opts.compare) {
+      rows.push(...(await benchRuntime(w, opts.compare)));
+      opts.only = new Set(['none']);
+    }
+    if (want('detect')) rows.push(...(await benchDetect(w)));
+    if (want('runtime')) rows.push(...(await benchRuntime(w)));
+    for (const spec of appSpecs()) {
+      if (!want(spec.id)) continue;
+      if (opts.quick && spec.id === 'django') {
+        for (const [k, name] of [['cold', 'cold build'], ['warm', 'warm rebuild (nothing changed)'], ['added', 'one requirement added']] as const) {
+          rows.push({ id: `${spec.id}-${k}`, scenario: `${name}, ${spec.label}`, status: 'skipped', note: 'skipped in --quick (slowest scenario)' });
+        }
+        continue;
+      }
+      rows.push(...(await benchApp(w, spec)));
+    }
+    if (!opts.compare) rows.push({ id: 'app-start', scenario: 'app start (container start to first HTTP 200)', status: 'pending', note: 'pending: the end-to-end tier comes later' });
+  } finally {
+    cleanupScenarios();
+    await mirror.close();
+    await index.close();
+    rmrf(scratch);
+  }
+  load.push(os.loadavg()[0]);
+
+  const git = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).stdout.trim();
+  const dirty = spawnSync('git', ['status', '--porcelain', '--', 'src'], { cwd: REPO_ROOT, encoding: 'utf8' }).stdout.trim() !== '';
+  const result = {
+    about: 'python-cnb benchmark (npm run bench). Times in ms (medians of counted runs); RSS in MB; bytes served by the loopback mirror and index. Floors ran in the same loop as ours, alternating order.',
+    date: new Date().toISOString(),
+    mode: opts.quick ? 'quick' : 'full',
+    warmup: opts.warmup,
+    runs: opts.runs,
+    durationS: Math.round((performance.now() - started) / 1000),
+    machine: { cpus: os.cpus().length, memMb: Math.round(os.totalmem() / 1048576), node: process.version, loadavg1mStartEnd: load.map((x) => Math.round(x! * 100) / 100) },
+    buildpack: { dir: opts.buildpackDir, form: buildpackForm(opts.buildpackDir), commit: git, srcUncommittedChanges: dirty },
+    rows,
+  };
+  fs.mkdirSync(path.dirname(opts.out), { recursive: true });
+  fs.writeFileSync(opts.out, `${JSON.stringify(result, null, 2)}\n`);
+  process.stdout.write(`\n${table(rows)}\n\nbench: ${result.durationS} s, ${result.mode} mode; wrote ${path.relative(process.cwd(), opts.out) || opts.out}\n`);
+}
+
+main().catch((e) => {
+  cleanupScenarios();
+  process.stderr.write(`bench failed: ${(e as Error).stack ?? e}\n`);
+  process.exit(1);
+});
