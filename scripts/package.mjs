@@ -53,13 +53,13 @@ const GOARCH = { x64: 'amd64', arm64: 'arm64' };
 
 function usage(message) {
   if (message) console.error(`package: ${message}`);
-  console.error('usage: npm run package -- [--out DIR] [--arch amd64] [--node NODE_BINARY] [--publish REGISTRY/REPO:TAG]\n' +
+  console.error('usage: npm run package -- [--out DIR] [--arch amd64] [--node NODE_BINARY] [--code-cache] [--publish REGISTRY/REPO:TAG]\n' +
     '                          [--offline [--versions 3.11,3.12] [--manifest BP_PYTHON_MANIFEST_FILE] [--offline-root DIR]]');
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const o = { out: path.join(REPO, 'dist'), arch: 'amd64', node: process.execPath, offline: false, versions: undefined, manifest: undefined, offlineRoot: undefined, publish: undefined };
+  const o = { out: path.join(REPO, 'dist'), arch: 'amd64', node: process.execPath, codeCache: false, offline: false, versions: undefined, manifest: undefined, offlineRoot: undefined, publish: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => (i + 1 < argv.length ? argv[++i] : usage(`${a} needs a value`));
@@ -67,6 +67,7 @@ function parseArgs(argv) {
     else if (a === '--arch') o.arch = value();
     else if (a === '--node') o.node = path.resolve(value());
     else if (a === '--offline') o.offline = true;
+    else if (a === '--code-cache') o.codeCache = true;
     else if (a === '--versions') o.versions = value().split(',').map((v) => v.trim()).filter(Boolean);
     else if (a === '--manifest') o.manifest = value();
     else if (a === '--offline-root') o.offlineRoot = value();
@@ -157,12 +158,14 @@ async function makeExecutable(o, work, target) {
     );
   }
   if (!fs.readFileSync(o.node).includes(SEA_FUSE)) throw new Error(`${o.node} has no single executable application fuse (${SEA_FUSE}): use an official Node 20 build.`);
-  // A code cache is machine code for this V8: only when the target is the machine's own arch.
-  const native = GOARCH[process.arch] === o.arch && path.resolve(o.node) === path.resolve(process.execPath);
+  // A V8 code cache (--code-cache) is only valid for this very Node binary and arch, and V8 does not
+  // write it reproducibly (two runs, two digests): off by default, so a package is reproducible.
+  const native = o.codeCache && GOARCH[process.arch] === o.arch && path.resolve(o.node) === path.resolve(process.execPath);
   const blob = path.join(work, 'main.blob');
   const config = path.join(work, 'sea-config.json');
-  fs.writeFileSync(config, JSON.stringify({ main: js, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: native }));
-  run(process.execPath, ['--experimental-sea-config', config]);
+  // Relative paths, run from the work dir: the blob records the main script's path as given.
+  fs.writeFileSync(config, JSON.stringify({ main: 'main.js', output: 'main.blob', disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: native }));
+  run(process.execPath, ['--experimental-sea-config', config], { cwd: work });
   fs.copyFileSync(o.node, target);
   fs.chmodSync(target, 0o755);
   // Debug info is 10+ MiB of the Node binary and never used at run time.
