@@ -45,6 +45,8 @@ function isLoopback(host: string): boolean {
 /** The URL to download instead of `uri`, or `uri` itself when no mirror applies. */
 export function applyMirror(uri: string, configs: ReadonlyArray<MirrorConfig | undefined>): { url: string; via?: string } {
   const original = new URL(uri);
+  // A file:// artifact (an offline package's vendored copy) is already local: never mirrored.
+  if (original.protocol === 'file:') return { url: uri };
   for (const config of configs) {
     if (!config) continue;
     const mirror = config.byHost[original.hostname] ?? config.default;

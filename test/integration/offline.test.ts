@@ -131,7 +131,16 @@ describe('npm run package -- --offline', () => {
     expect(flask.stdout.trim()).toBe('3.1.3');
   });
 
-  // Needs src/layers/site-packages.ts to detect vendor/*.whl and add
-  // `--no-index --find-links vendor` to pipInstallArgs (see the packaging notes in README.md).
-  it.todo('installs app dependencies from vendor/ on its own: vendor/ holding wheels means --no-index --find-links vendor');
+  it('installs app dependencies from vendor/ on its own: vendor/ holding wheels means --no-index --find-links vendor', async () => {
+    const s = offlineScenario(vendoredApp);
+    const r = await runBuild(s, { upTo: 'builder' });
+    expect(r.success).toBe(true);
+    expect(r.buildLog).toMatch(/with vendor\/ \(7 wheels, no index\)/);
+    expect(r.buildLog).toMatch(/Running: pip install --progress-bar off --no-input --no-index --find-links vendor --requirement requirements\.txt/);
+    const flask = spawnSync(path.join(layerPath(s, 'site-packages'), 'bin', 'python'), ['-c', 'import flask; print(flask.__version__)'], {
+      encoding: 'utf8',
+      env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' },
+    });
+    expect(flask.stdout.trim()).toBe('3.1.3');
+  });
 });
