@@ -9,7 +9,7 @@
  *   npm run bench                       full: 1 warm-up + 5 counted runs of everything
  *   npm run bench -- --quick            CI: 1 warm-up + 2 counted, skips the 40-package app
  *   --runs N --warmup N                 override the counts
- *   --only detect,runtime,flask,django  a subset (row groups)
+ *   --only detect,runtime,flask,django,start  a subset (row groups)
  *   --buildpack-dir DIR                 the buildpack under test (default $TEST_BUILDPACK_DIR, else
  *                                       the repository); a packaged buildpack (bin/detect is an
  *                                       executable, not a script) is reported as "packaged"
@@ -36,6 +36,9 @@ import {
 } from '../test/helpers/lifecycle';
 import { readFixtureIndex, startMirror, writeRuntimeManifest, type Mirror, type RuntimeArtifact } from '../test/helpers/mirror';
 import { startPackageIndex, type PackageIndex } from '../test/helpers/package-index';
+import { freePort, startRegistry } from '../test/helpers/registry';
+import { pullImage, pushRunImage, runRegistryBuild, startWebProcess } from '../test/helpers/image';
+import { useLoopbackSources } from '../test/helpers/sources';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -352,6 +355,43 @@ async function benchDetect(w: World): Promise<Row[]> {
   absoluteTarget(row, 80);
   if (!packaged) row.target!.appliesTo = 'the packaged form (a later task); shown for the repository form for reference';
   return [row];
+}
+
+// ---------------------------------------------------------------------------------------------
+// app start: the exported Flask example's /cnb/process/web, container start to first HTTP 200
+
+async function benchAppStart(w: World): Promise<Row[]> {
+  say('app start');
+  const base = { id: 'app-start', scenario: 'app start, examples/flask-app (container start to first HTTP 200)' };
+  if (process.getuid?.() !== 0) return [{ ...base, status: 'skipped', note: 'needs root (chroot, namespaces)' }];
+  const registry = await startRegistry();
+  const s = createScenario(path.join(REPO_ROOT, 'examples', 'flask-app'), { buildpackDir: w.opts.buildpackDir });
+  try {
+    await useLoopbackSources(s, { mirror: w.mirror, index: w.index });
+    const runImage = pushRunImage(registry);
+    const built = await runRegistryBuild(s, { registry, image: registry.ref('bench/flask-app'), runImage });
+    if (!built.success) return [{ ...base, status: 'failed', note: `build failed in ${built.failedPhase}` }];
+    const image = pullImage(registry.ref('bench/flask-app'), path.join(s.root, 'image'));
+    const samples: Sample[] = [];
+    await loop(w, 'app start', async (_i, counted) => {
+      const web = await startWebProcess(image.rootfs, { port: await freePort() });
+      await web.stop();
+      if (counted) samples.push({ ms: web.msToFirst200 });
+    });
+    return [
+      {
+        ...base,
+        status: 'ok',
+        measures: 'unshare + chroot of the unpacked image as uid 1002 running /cnb/process/web (launcher, exec.d, gunicorn), until GET / answers 200 (polled every 10 ms)',
+        warmup: w.opts.warmup,
+        runs: w.opts.runs,
+        ours: figures(samples),
+      },
+    ];
+  } finally {
+    s.cleanup();
+    await registry.close();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -708,7 +748,7 @@ async function main(): Promise<void> {
       }
       rows.push(...(await benchApp(w, spec)));
     }
-    if (!opts.compare) rows.push({ id: 'app-start', scenario: 'app start (container start to first HTTP 200)', status: 'pending', note: 'pending: the end-to-end tier comes later' });
+    if (!opts.compare && want('start')) rows.push(...(await benchAppStart(w)));
   } finally {
     cleanupScenarios();
     await mirror.close();
