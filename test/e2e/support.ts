@@ -3,10 +3,10 @@
  * it), the runtime mirror and the package index per file, and a scenario per fixture app whose
  * builds export to that registry. See test/helpers/image.ts for how images are built and started.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createScenario, type Scenario } from '../helpers/lifecycle';
-import { startMirror, writeRuntimeManifest, type Mirror } from '../helpers/mirror';
+import { startMirror, type Mirror } from '../helpers/mirror';
+import { useLoopbackSources } from '../helpers/sources';
 import { startPackageIndex, type PackageIndex } from '../helpers/package-index';
 import { startRegistry, type Registry } from '../helpers/registry';
 import { IS_ROOT, pullImage, pushRunImage, runRegistryBuild, type PulledImage, type RegistryBuildResult } from '../helpers/image';
@@ -40,11 +40,7 @@ export async function startE2E(): Promise<E2E> {
     runImage,
     async scenario(fixture) {
       const s = createScenario(fixture);
-      const manifest = path.join(s.root, 'manifest.toml');
-      await writeRuntimeManifest(mirror, manifest);
-      fs.chmodSync(manifest, 0o644);
-      s.setEnv('BP_PYTHON_MANIFEST', manifest);
-      for (const [k, v] of Object.entries(index.pipEnv())) s.setEnv(k, v);
+      await useLoopbackSources(s, { mirror, index });
       return s;
     },
     build(s, repo) {
