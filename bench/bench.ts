@@ -9,7 +9,7 @@
  *   npm run bench                       full: 1 warm-up + 5 counted runs of everything
  *   npm run bench -- --quick            CI: 1 warm-up + 2 counted, skips the 40-package app
  *   --runs N --warmup N                 override the counts
- *   --only detect,runtime,flask,django,start  a subset (row groups)
+ *   --only detect,package,runtime,flask,django,sqlite,start  a subset (row groups)
  *   --buildpack-dir DIR                 the buildpack under test (default $TEST_BUILDPACK_DIR, else
  *                                       the repository); a packaged buildpack (bin/detect is an
  *                                       executable, not a script) is reported as "packaged"
@@ -343,7 +343,7 @@ async function benchDetect(w: World): Promise<Row[]> {
   }
   const packaged = w.form === 'packaged';
   const row: Row = {
-    id: 'detect',
+    id: packaged ? 'detect-packaged' : 'detect',
     scenario: `detect, Flask app (${w.form} form)`,
     status: 'ok',
     measures: 'bin/detect process, spawn to exit',
@@ -355,6 +355,79 @@ async function benchDetect(w: World): Promise<Row[]> {
   absoluteTarget(row, 80);
   if (!packaged) row.target!.appliesTo = 'the packaged form (a later task); shown for the repository form for reference';
   return [row];
+}
+
+// ---------------------------------------------------------------------------------------------
+// packaged buildpack: sizes of what `npm run package` made
+
+function treeBytes(p: string): number {
+  const st = fs.lstatSync(p);
+  if (!st.isDirectory()) return st.size;
+  return fs.readdirSync(p).reduce((n, e) => n + treeBytes(path.join(p, e)), 0);
+}
+
+function packageSizes(): Row {
+  const dist = path.join(REPO_ROOT, 'dist');
+  const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+  const parts: string[] = [];
+  for (const name of ['buildpack', 'buildpack-offline']) if (fs.existsSync(path.join(dist, name))) parts.push(`dist/${name}/ ${mib(treeBytes(path.join(dist, name)))}`);
+  for (const name of fs.existsSync(dist) ? fs.readdirSync(dist).filter((f) => f.endsWith('.cnb')).sort() : []) parts.push(`dist/${name} ${mib(fs.statSync(path.join(dist, name)).size)}`);
+  return parts.length
+    ? { id: 'package-sizes', scenario: 'package sizes (npm run package)', status: 'ok', note: parts.join('; ') }
+    : { id: 'package-sizes', scenario: 'package sizes (npm run package)', status: 'skipped', note: 'no dist/: run npm run package first' };
+}
+
+// ---------------------------------------------------------------------------------------------
+// SQLite: a cold build of the Flask app with and without the sqlite layer. SQLite is compiled
+// beside the Python install, so "with" should cost less than "without" + the compile alone.
+
+function parseDurationMs(text: string): number | undefined {
+  const m = /(?:(\d+)m )?([\d.]+)(ms|s)\b/.exec(text);
+  if (!m) return undefined;
+  return (Number(m[1] ?? 0) * 60 + (m[3] === 'ms' ? Number(m[2]) / 1000 : Number(m[2]))) * 1000;
+}
+
+async function benchSqlite(w: World): Promise<Row[]> {
+  say('sqlite');
+  const base = { id: 'sqlite-cold', scenario: 'cold build, Flask app, with the sqlite layer (compiled beside the Python install)' };
+  if (w.opts.quick) return [{ ...base, status: 'skipped', note: 'skipped in --quick (each run compiles SQLite, ~30-70 s)' }];
+  const flask = appSpecs().find((a) => a.id === 'flask')!;
+  const runs = Math.min(w.opts.runs, 3);
+  const withSqlite: Sample[] = [];
+  const without: Sample[] = [];
+  const compile: Sample[] = [];
+  for (let i = 0; i < runs; i++) {
+    say(`  sqlite: run ${i + 1}/${runs}`);
+    for (const sqlite of [true, false]) {
+      const s = createScenario('pip-requirements', { buildpackDir: w.opts.buildpackDir, sqlite });
+      try {
+        s.writeAppFile('requirements.txt', flask.requirements);
+        await useLoopbackSources(s, { mirror: w.mirror, index: w.index });
+        const r = buildOk(`sqlite=${sqlite}`, await runBuild(s, { upTo: 'builder' }));
+        (sqlite ? withSqlite : without).push({ ms: r.phases.builder!.durationMs });
+        const compiled = /Compiled SQLite [\d.]+ in ([^ (]+(?: [^ (]+)?)/.exec(r.buildLog);
+        const ms = compiled ? parseDurationMs(compiled[1]!) : undefined;
+        if (sqlite && ms !== undefined) compile.push({ ms });
+      } finally {
+        s.cleanup();
+      }
+    }
+  }
+  const ours = figures(withSqlite)!;
+  const alone = figures(without)!;
+  const compiled = figures(compile);
+  const saved = compiled ? alone.median + compiled.median - ours.median : undefined;
+  return [
+    {
+      ...base,
+      status: 'ok',
+      measures: 'builder phase, fresh cache',
+      runs,
+      ours,
+      also: { 'without sqlite (BP_PYTHON_SQLITE=false)': alone, ...(compiled ? { 'SQLite compile alone (from the log)': compiled } : {}) },
+      note: saved !== undefined ? `running SQLite beside the Python install saves ~${Math.round(saved)} ms against doing both one after the other (without + compile - with)` : undefined,
+    },
+  ];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -707,7 +780,8 @@ function table(rows: Row[]): string {
   const out = lines.map((l) => l.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd());
   out.splice(1, 0, widths.map((n) => '-'.repeat(n)).join('  '));
   const notes = rows.filter((r) => r.target?.appliesTo).map((r) => `(*) ${r.scenario}: the target is for ${r.target!.appliesTo}`);
-  return [...out, ...notes].join('\n');
+  const remarks = rows.filter((r) => r.status === 'ok' && r.note).map((r) => `${r.scenario}: ${r.note}`);
+  return [...out, ...notes, ...remarks].join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -737,6 +811,12 @@ async function main(): Promise<void> {
       opts.only = new Set(['none']);
     }
     if (want('detect')) rows.push(...(await benchDetect(w)));
+    // The packaged form too, when `npm run package` has made it (CI does before the bench).
+    const packagedDir = path.join(REPO_ROOT, 'dist', 'buildpack');
+    if (want('detect') && w.form === 'repository' && fs.existsSync(path.join(packagedDir, 'bin', 'detect'))) {
+      rows.push(...(await benchDetect({ ...w, opts: { ...w.opts, buildpackDir: packagedDir }, form: 'packaged' })));
+    }
+    if (want('package')) rows.push(packageSizes());
     if (want('runtime')) rows.push(...(await benchRuntime(w)));
     for (const spec of appSpecs()) {
       if (!want(spec.id)) continue;
@@ -748,6 +828,7 @@ async function main(): Promise<void> {
       }
       rows.push(...(await benchApp(w, spec)));
     }
+    if (!opts.compare && want('sqlite')) rows.push(...(await benchSqlite(w)));
     if (!opts.compare && want('start')) rows.push(...(await benchAppStart(w)));
   } finally {
     cleanupScenarios();
