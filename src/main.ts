@@ -8,8 +8,6 @@ import { EXIT } from './cnb/exit-codes';
 import { writeBuildPlan } from './cnb/plan';
 import { TomlError } from './cnb/toml';
 import { detect } from './detect';
-import { build } from './build';
-import { readBuildpackInfo } from './buildpack-info';
 import { UserError } from './errors';
 import { Log, listing } from './log';
 import { readApp } from './project';
@@ -53,6 +51,9 @@ async function runDetect(log: Log): Promise<number> {
 }
 
 async function runBuild(log: Log): Promise<number> {
+  // Loaded only for build: detect must start fast (the lifecycle runs it for every buildpack of
+  // every group), and esbuild evaluates a dynamically imported module only when it is imported.
+  const [{ build }, { readBuildpackInfo }] = await Promise.all([import('./build'), import('./buildpack-info')]);
   const ctx = buildContext(process.env, process.argv.slice(2), process.cwd(), buildpackDirFromExecutable(), osRelease());
   const info = await readBuildpackInfo(ctx.buildpackDir);
   await build(ctx, info, log);
