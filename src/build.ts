@@ -117,7 +117,7 @@ export async function build(ctx: BuildContext, info: BuildpackInfo, log: Log): P
     const withPip = applyLayers(baseEnv, [{ dir: pip.dir, env: pip.env, hasBin: true }, { dir: cache.dir, env: cache.env }, { dir: '', env: installEnv() }], 'build');
     const buildEnv = sqliteResult?.dir ? withSqlite(withPip, sqliteResult.dir) : withPip;
     // Private dependencies (src/private-deps.ts): SSH key / index credentials in a private temp dir, removed after the install.
-    const privateDeps = await preparePrivateDependencies({ env: ctx.env, bindings, platformDir: ctx.platformDir, log });
+    const privateDeps = await preparePrivateDependencies({ env: buildEnv, bindings, platformDir: ctx.platformDir, log });
     const venv = await installSitePackages({
       layersDir: ctx.layersDir,
       appDir: ctx.appDir,
