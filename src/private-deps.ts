@@ -258,7 +258,7 @@ export function explainInstallFailure(error: unknown, output: string, ctx: Failu
       ...pipPart,
     ]);
   }
-  if (lines.some((l) => /\b401\b.*(Unauthorized|Client Error)|HTTP error 401|401 Client Error/.test(l))) {
+  if (lines.some((l) => /\b401\b.*(Unauthori[sz]ed|Error|Credentials)|HTTP error 401/.test(l))) {
     return new UserError('The package index refused the credentials', [
       'The package index answered 401 Unauthorized: it needs credentials, and the ones given were missing or wrong.',
       'Give them in PIP_INDEX_URL (https://user:password@host/simple/, percent-encoding special characters), or with a binding of type netrc (.netrc) or pip (pip.conf). They are never logged.',
@@ -271,7 +271,7 @@ export function explainInstallFailure(error: unknown, output: string, ctx: Failu
 // -- the build step -----------------------------------------------------------------------------
 
 export interface PrivateDependencies {
-  /** Env additions for the install (paths only: GIT_SSH_COMMAND, NETRC, PIP_CONFIG_FILE, GIT_TERMINAL_PROMPT). */
+  /** Env additions for the install (no secret values, only paths): GIT_SSH_COMMAND, GIT_TERMINAL_PROMPT, PATH (an ssh wrapper first; from the env given), NETRC, PIP_CONFIG_FILE. */
   env: Record<string, string>;
   /** The log to give the install: writes through, and keeps the output to explain a failure. */
   log: Log;
@@ -326,6 +326,7 @@ export function sshSources(env: Env, bindings: readonly Binding[]): SshSource[] 
   return out;
 }
 
+/** `env` is the install's env (its PATH is extended with the ssh wrapper); `bindings` as read by readBindings. */
 export async function preparePrivateDependencies(opts: { env: Env; bindings: readonly Binding[]; platformDir: string; log: Log; tmpDir?: string }): Promise<PrivateDependencies> {
   const { env, log } = opts;
   const plainEnv: Record<string, string> = {};
@@ -429,8 +430,17 @@ export async function preparePrivateDependencies(opts: { env: Env; bindings: rea
       const config = path.join(dir, 'ssh_config');
       await fsp.writeFile(config, sshConfigText(blocks, knownHostsFile), { mode: 0o600 });
       if (env.GIT_SSH_COMMAND) log.detail('GIT_SSH_COMMAND from the platform is replaced for the install');
-      out.GIT_SSH_COMMAND = `ssh -F ${shQuote(config)}`;
+      // BatchMode for every host, as pip's own default: never a prompt.
+      out.GIT_SSH_COMMAND = `${shQuote(sshPath)} -F ${shQuote(config)} -o BatchMode=yes`;
       out.GIT_TERMINAL_PROMPT = '0';
+      // pip run with --no-input (as the buildpack runs it) replaces GIT_SSH_COMMAND with its own
+      // "ssh -oBatchMode=yes" for every git command (pip/_internal/vcs/git.py), which would drop
+      // our -F. So `ssh` itself, first on PATH for the install, is a wrapper in the private dir
+      // that adds -F: whoever runs `ssh` gets our configuration (and still only for the listed hosts).
+      const binDir = path.join(dir, 'bin');
+      await fsp.mkdir(binDir, { mode: 0o700 });
+      await fsp.writeFile(path.join(binDir, 'ssh'), `#!/bin/sh\nexec ${shQuote(sshPath)} -F ${shQuote(config)} "$@"\n`, { mode: 0o700 });
+      out.PATH = plainEnv.PATH ? `${binDir}:${plainEnv.PATH}` : binDir;
     }
     if (netrcBindings.length) {
       const parts: string[] = [];

@@ -240,6 +240,15 @@ describe('secret scan (test/helpers/secret-scan.ts)', () => {
     expect(r.findings.find((f) => f.where.endsWith('big'))?.offset).toBe(pad.length);
   });
 
+  it('windows shared with a reference key (the common header) are not searched; the rest is', async () => {
+    const other = opensshKey('none', 'none').replace(/AwMDAw/g, 'BAQEBA'); // same header, other key bytes
+    const mine = keySecrets('k', pem, undefined, other);
+    const body = pem.split('\n').filter((l) => l && !l.startsWith('-----')).join('');
+    fs.writeFileSync(path.join(dir, 'header'), body.slice(0, 40));
+    expect((await scanForSecrets({ secrets: mine, roots: [dir] })).findings).toEqual([]);
+    expect((await scanForSecrets({ secrets: keySecrets('k', pem), roots: [dir] })).findings).toHaveLength(1);
+  });
+
   it('a 31-character slice is not a finding (the window is 32)', async () => {
     const body = pem.split('\n').filter((l) => l && !l.startsWith('-----')).join('');
     fs.writeFileSync(path.join(dir, 'f'), `${body.slice(10, 41)}`);
