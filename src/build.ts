@@ -20,7 +20,7 @@ import { writeWebConcurrency } from './layers/web-concurrency';
 import { chooseSqliteEntry, installSqlite, removeSqliteLayer, sqliteWanted, withSqlite, type SqliteResult } from './layers/sqlite';
 import { runCollectstatic } from './django';
 import { dependenciesKey, installSitePackages, readDependencyInputs } from './layers/site-packages';
-import { preparePrivateDependencies } from './private-deps';
+import { preparePrivateDependencies, sshSources } from './private-deps';
 import { Log, formatDuration, listing } from './log';
 import { defaultWebProcess, definesFlaskApp, parseProcfile, procfileProcesses, type ProcfileEntry } from './processes';
 import { pathExists, readSmallFile, listDir } from './io/fs';
@@ -57,6 +57,8 @@ export async function build(ctx: BuildContext, info: BuildpackInfo, log: Log): P
   const bindings = await readBindings(ctx.platformDir, ctx.env);
   const mirrorBindings = bindingsOfType(bindings, 'dependency-mirror');
   const mirrors = [mirrorsFromEnv(ctx.env), ...mirrorBindings.map((b) => mirrorsFromBinding(b.entries, b.name))];
+  // SSH settings are checked now, before anything is downloaded (a bad key fails fast).
+  if (dependencyInputs) sshSources(ctx.env, bindings);
 
   log.step('Python version');
   for (const r of project.versionRequests) log.info(`Found ${r.spec} in ${r.origin}`);
@@ -86,7 +88,7 @@ export async function build(ctx: BuildContext, info: BuildpackInfo, log: Log): P
   if (sqlite.wanted) {
     sqliteLog = Log.buffered();
     const entry = chooseSqliteEntry(forTarget(manifest, 'sqlite', ctx.target));
-    sqliteTask = installSqlite({ layersDir: ctx.layersDir, entry, target: ctx.target, mirrors, env: definedEnv(ctx.env), log: sqliteLog.log, explicitlyRequested: sqlite.explicit });
+    sqliteTask = installSqlite({ layersDir: ctx.layersDir, entry, target: ctx.target, mirrors, env: definedEnv(withoutSecrets(ctx.env)), log: sqliteLog.log, explicitlyRequested: sqlite.explicit });
     sqliteTask.catch(() => undefined); // awaited below; do not let it go unhandled meanwhile
   }
   log.step(`Installing Python ${python.version}`);
@@ -111,13 +113,14 @@ export async function build(ctx: BuildContext, info: BuildpackInfo, log: Log): P
 
   if (dependencyInputs && pipEntry) {
     log.step(`Installing dependencies with pip from ${dependencyInputs.label}`);
-    const baseEnv = applyLayers(ctx.env, [{ dir: runtime.dir, env: runtime.env, hasBin: true, hasLib: true }], 'build');
+    // pip, build backends and manage.py never see the SSH key: only the private-deps setup reads it.
+    const baseEnv = applyLayers(withoutSecrets(ctx.env), [{ dir: runtime.dir, env: runtime.env, hasBin: true, hasLib: true }], 'build');
     const pip = await installPip({ layersDir: ctx.layersDir, entry: pipEntry, pythonVersion: python.version, python: pythonExe, buildEnv: baseEnv, mirrors, log });
     const cache = await openPipCache({ layersDir: ctx.layersDir, pythonVersion: python.version, target: ctx.target, log });
     const withPip = applyLayers(baseEnv, [{ dir: pip.dir, env: pip.env, hasBin: true }, { dir: cache.dir, env: cache.env }, { dir: '', env: installEnv() }], 'build');
     const buildEnv = sqliteResult?.dir ? withSqlite(withPip, sqliteResult.dir) : withPip;
     // Private dependencies (src/private-deps.ts): SSH key / index credentials in a private temp dir, removed after the install.
-    const privateDeps = await preparePrivateDependencies({ env: buildEnv, bindings, platformDir: ctx.platformDir, log });
+    const privateDeps = await preparePrivateDependencies({ env: { ...ctx.env, ...buildEnv }, bindings, platformDir: ctx.platformDir, log });
     const venv = await installSitePackages({
       layersDir: ctx.layersDir,
       appDir: ctx.appDir,
@@ -179,6 +182,15 @@ async function chooseProcesses(appDir: string, layersDir: string, procfile: Proc
   }
   log.info(`No default web process (${choice.reason}). Add a Procfile, for example: web: gunicorn app:app --bind 0.0.0.0:$PORT`);
   return [];
+}
+
+/** Secrets the platform passes only for the private-deps setup (src/private-deps.ts). */
+const SECRET_ENV = ['CUSTOM_SSH_KEY', 'CUSTOM_SSH_KNOWN_HOSTS'];
+
+function withoutSecrets(env: BuildContext['env']): BuildContext['env'] {
+  const out = { ...env };
+  for (const name of SECRET_ENV) delete out[name];
+  return out;
 }
 
 function definedEnv(env: BuildContext['env']): Record<string, string> {
