@@ -14,10 +14,10 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { REPO_ROOT } from './lifecycle';
+import { freePort } from './registry';
 
 export const GIT_USER = 'pygit';
 export const REPO_PATH = '/srv/git/private-pkg.git';
@@ -57,16 +57,6 @@ export function generateKey(dir: string, name: string, passphrase = ''): KeyPair
   return { privateKeyFile: file, privateKey: fs.readFileSync(file, 'utf8'), publicKey: fs.readFileSync(`${file}.pub`, 'utf8').trim() };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitForKeyscan(port: number, child: ChildProcess, log: () => string): Promise<string> {
   const deadline = Date.now() + 15_000;

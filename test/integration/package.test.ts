@@ -5,13 +5,13 @@
 // (test/helpers/lifecycle.ts withoutNodeIfPackaged), as on a builder image without Node.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as TOML from '@iarna/toml';
 import { createScenario, nodeBinaries, REPO_ROOT, runBuild, runDetector, withoutNodeIfPackaged } from '../helpers/lifecycle';
 import { startMirror, writeRuntimeManifest, type Mirror } from '../helpers/mirror';
 import { startPackageIndex, type PackageIndex } from '../helpers/package-index';
+import { freePort } from '../helpers/registry';
 
 const ID = 'python-cnb/python';
 const VERSION = (TOML.parse(fs.readFileSync(path.join(REPO_ROOT, 'buildpack.toml'), 'utf8')) as { buildpack: { version: string } }).buildpack.version;
@@ -23,16 +23,6 @@ function sh(command: string, args: string[], options: { env?: NodeJS.ProcessEnv;
   return r.stdout;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Debian's docker-registry (distribution v2) with a temp config on 127.0.0.1:<port>. */
 async function startRegistry(dir: string): Promise<{ address: string; stop(): Promise<void> }> {
