@@ -4,8 +4,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Scenario } from './lifecycle';
-import { writeRuntimeManifest, type Mirror, type RuntimeManifestOptions } from './mirror';
-import type { PackageIndex } from './package-index';
+import { startMirror, writeRuntimeManifest, type Mirror, type RuntimeManifestOptions } from './mirror';
+import { startPackageIndex, type PackageIndex } from './package-index';
 
 export async function useLoopbackSources(s: Scenario, sources: { mirror: Mirror; index?: PackageIndex }, manifestOptions: RuntimeManifestOptions = {}): Promise<string> {
   const manifest = path.join(s.root, 'manifest.toml');
@@ -14,4 +14,16 @@ export async function useLoopbackSources(s: Scenario, sources: { mirror: Mirror;
   s.setEnv('BP_PYTHON_MANIFEST', manifest);
   if (sources.index) for (const [k, v] of Object.entries(sources.index.pipEnv())) s.setEnv(k, v);
   return manifest;
+}
+
+/** The loopback mirror and index for one test file: started before its tests, stopped after. */
+export function loopbackSourcesForSuite(): { mirror: Mirror; index: PackageIndex } {
+  const sources = {} as { mirror: Mirror; index: PackageIndex };
+  beforeAll(async () => {
+    [sources.mirror, sources.index] = await Promise.all([startMirror(), startPackageIndex()]);
+  });
+  afterAll(async () => {
+    await Promise.all([sources.mirror?.close(), sources.index?.close()]);
+  });
+  return sources;
 }

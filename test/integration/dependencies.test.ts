@@ -7,22 +7,13 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createScenario, layerPath, readLayerToml, runBuild, type Scenario } from '../helpers/lifecycle';
-import { startMirror, type Mirror } from '../helpers/mirror';
-import { useLoopbackSources } from '../helpers/sources';
-import { startPackageIndex, type PackageIndex } from '../helpers/package-index';
+import { loopbackSourcesForSuite, useLoopbackSources } from '../helpers/sources';
 
-let mirror: Mirror;
-let index: PackageIndex;
-beforeAll(async () => {
-  [mirror, index] = await Promise.all([startMirror(), startPackageIndex()]);
-});
-afterAll(async () => {
-  await Promise.all([mirror.close(), index.close()]);
-});
+const sources = loopbackSourcesForSuite();
 
 async function scenario(fixture: string, options: { sqlite?: boolean } = {}): Promise<Scenario> {
   const s = createScenario(fixture, options);
-  await useLoopbackSources(s, { mirror, index });
+  await useLoopbackSources(s, sources);
   return s;
 }
 
@@ -34,7 +25,7 @@ function venvPython(s: Scenario, code: string, extraEnv: Record<string, string> 
 
 /** Distributions the index served (complete downloads only). */
 function downloads(): string[] {
-  return index.downloads().sort();
+  return sources.index.downloads().sort();
 }
 
 describe('requirements.txt (the classic Flask example)', () => {
@@ -44,7 +35,7 @@ describe('requirements.txt (the classic Flask example)', () => {
   });
 
   it('builds, and the layer python imports flask', async () => {
-    index.clearLog();
+    sources.index.clearLog();
     const r = await runBuild(s);
     expect(r.success).toBe(true);
     expect(r.buildLog).toContain('Installing dependencies with pip from requirements.txt');
@@ -65,19 +56,19 @@ describe('requirements.txt (the classic Flask example)', () => {
   });
 
   it('rebuild with nothing changed: venv reused, pip not run, zero index requests', async () => {
-    index.clearLog();
+    sources.index.clearLog();
     const r = await runBuild(s);
     expect(r.success).toBe(true);
     expect(r.buildLog).toMatch(/Using cached virtual environment: requirements\.txt unchanged \(sha256 [0-9a-f]{12}\), pip not run/);
     expect(r.buildLog).not.toContain('Running: pip');
-    expect(index.requests()).toEqual([]);
+    expect(sources.index.requests()).toEqual([]);
     expect(r.exportLog).toMatch(/Reusing layer 'python-cnb\/python:site-packages'/);
     expect(venvPython(s, 'import flask; print("ok")').stdout.trim()).toBe('ok');
   });
 
   it('one requirement added: only the new package is downloaded', async () => {
     s.writeAppFile('requirements.txt', 'flask==3.1.3\ngunicorn==27.0.1\npython-dotenv==1.2.4\n');
-    index.clearLog();
+    sources.index.clearLog();
     const r = await runBuild(s);
     expect(r.success).toBe(true);
     expect(r.buildLog).toMatch(/Discarding cached virtual environment since:[\s\S]*the dependency files changed/);

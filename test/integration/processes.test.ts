@@ -4,22 +4,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createScenario, layerPath, readLaunchToml, runBuild, type Scenario } from '../helpers/lifecycle';
-import { startMirror, type Mirror } from '../helpers/mirror';
-import { useLoopbackSources } from '../helpers/sources';
-import { startPackageIndex, type PackageIndex } from '../helpers/package-index';
+import { loopbackSourcesForSuite, useLoopbackSources } from '../helpers/sources';
 
-let mirror: Mirror;
-let index: PackageIndex;
-beforeAll(async () => {
-  [mirror, index] = await Promise.all([startMirror(), startPackageIndex()]);
-});
-afterAll(async () => {
-  await Promise.all([mirror.close(), index.close()]);
-});
+const sources = loopbackSourcesForSuite();
 
 async function scenario(fixture: string): Promise<Scenario> {
   const s = createScenario(fixture);
-  await useLoopbackSources(s, { mirror, index });
+  await useLoopbackSources(s, sources);
   return s;
 }
 
@@ -68,12 +59,12 @@ describe('processes', () => {
     ['procfile-duplicate', /Error: Duplicate process type in Procfile[\s\S]*line 2: "web: python app\.py"/],
   ])('%s is a clear error, before anything is installed', async (fixture, pattern) => {
     const s = await scenario(fixture);
-    mirror.clearLog();
+    sources.mirror.clearLog();
     const r = await runBuild(s, { upTo: 'builder' });
     expect(r.success).toBe(false);
     expect(r.buildLog).toMatch(pattern);
     expect(r.buildLog).not.toMatch(/^\s+at .+\(.+:\d+:\d+\)$/m);
-    expect(mirror.requests()).toEqual([]);
+    expect(sources.mirror.requests()).toEqual([]);
   });
 });
 
