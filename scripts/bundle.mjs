@@ -1,21 +1,39 @@
-// Bundles src/main.ts and its dependencies into ONE CommonJS file (build/main.js).
-// One file means start-up reads no node_modules tree, and the packaged executable
-// (scripts/package.mjs) embeds exactly this file.
+// Bundles the buildpack into two CommonJS files, every dependency inside and Node's builtins left
+// as require()s (all a single executable application's require can load):
+//   main.js   src/main.ts: the entry point and the detect phase (small, so detect compiles little)
+//   build.js  src/build-phase.ts: the build phase, loaded by main.js only for bin/build
+// One file per phase means start-up reads no node_modules tree. `node scripts/bundle.mjs` writes
+// build/ for the repository form (bin/main); scripts/package.mjs calls bundle() for the packaged one.
 import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-await build({
-  entryPoints: ['src/main.ts'],
-  outfile: 'build/main.js',
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  minify: false,
-  sourcemap: false,
-  legalComments: 'none',
-  define: { __BUILDPACK_BUNDLED__: 'true' },
-  logLevel: 'warning',
-});
-console.log(`bundled build/main.js (${pkg.name} ${pkg.version})`);
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Writes main.js and build.js into outdir; `minify` for the packaged form. Returns their paths. */
+export async function bundle(outdir, { minify = false } = {}) {
+  await build({
+    absWorkingDir: REPO,
+    entryPoints: { main: 'src/main.ts', build: 'src/build-phase.ts' },
+    outdir,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify,
+    // Class names appear in messages and stack traces.
+    keepNames: minify,
+    sourcemap: false,
+    legalComments: 'none',
+    define: { __BUILDPACK_BUNDLED__: 'true' },
+    logLevel: 'warning',
+  });
+  return { main: path.join(outdir, 'main.js'), build: path.join(outdir, 'build.js') };
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const pkg = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8'));
+  await bundle(path.join(REPO, 'build'));
+  console.log(`bundled build/main.js and build/build.js (${pkg.name} ${pkg.version})`);
+}

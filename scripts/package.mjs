@@ -4,7 +4,8 @@
 //
 //   <out>/buildpack[-offline]/            the buildpack directory: buildpack.toml and bin/ only
 //       bin/main                          ONE self-contained executable (Node single executable
-//                                         application: the Node 20 runtime + build/main.js's bundle)
+//                                         application: the Node 20 runtime, the main.js bundle
+//                                         and, as an asset, build.js: see scripts/bundle.mjs)
 //       bin/detect -> main, bin/build -> main   symlinks; src/main.ts picks the phase from the name
 //       dependencies/<sha256>/<file>      (--offline) every vendored manifest artifact
 //   <out>/python-cnb_python-<version>[-offline].cnb
@@ -27,7 +28,7 @@
 // and its uri in the packaged buildpack.toml is rewritten to
 // file://<offline-root>/dependencies/<sha256>/<file>. <offline-root> defaults to where every builder
 // puts this buildpack, /cnb/buildpacks/python-cnb_python/<version>.
-import { build as esbuild } from 'esbuild';
+import { bundle } from './bundle.mjs';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -118,28 +119,6 @@ function elfArch(file) {
 
 // -- 1. the self-contained executable ------------------------------------------------------------
 
-async function bundle(work) {
-  // The options of scripts/bundle.mjs (one CommonJS file, every dependency inside, node builtins
-  // left as require()s, which is all a single executable application's require can load).
-  const outfile = path.join(work, 'main.js');
-  await esbuild({
-    absWorkingDir: REPO,
-    entryPoints: ['src/main.ts'],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    minify: true,
-    keepNames: true,
-    sourcemap: false,
-    legalComments: 'none',
-    define: { __BUILDPACK_BUNDLED__: 'true' },
-    logLevel: 'warning',
-  });
-  return outfile;
-}
-
 function postject(args) {
   const local = path.join(REPO, 'node_modules', '.bin', 'postject');
   if (fs.existsSync(local)) return run(local, args);
@@ -147,7 +126,7 @@ function postject(args) {
 }
 
 async function makeExecutable(o, work, target) {
-  const js = await bundle(work);
+  const { main: js, build: buildJs } = await bundle(work, { minify: true });
   const nodeArch = elfArch(o.node);
   if (nodeArch !== o.arch) {
     throw new Error(
@@ -164,7 +143,7 @@ async function makeExecutable(o, work, target) {
   const blob = path.join(work, 'main.blob');
   const config = path.join(work, 'sea-config.json');
   // Relative paths, run from the work dir: the blob records the main script's path as given.
-  fs.writeFileSync(config, JSON.stringify({ main: 'main.js', output: 'main.blob', disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: native }));
+  fs.writeFileSync(config, JSON.stringify({ main: 'main.js', output: 'main.blob', disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: native, assets: { 'build.js': 'build.js' } }));
   run(process.execPath, ['--experimental-sea-config', config], { cwd: work });
   fs.copyFileSync(o.node, target);
   fs.chmodSync(target, 0o755);
@@ -172,7 +151,7 @@ async function makeExecutable(o, work, target) {
   const strip = spawnSync('strip', ['--strip-debug', target], { stdio: 'ignore' });
   if (strip.status !== 0) console.warn('package: strip not available, the executable keeps its debug info');
   postject([target, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE]);
-  return { js, jsBytes: fs.statSync(js).size, native };
+  return { js, jsBytes: fs.statSync(js).size + fs.statSync(buildJs).size, native };
 }
 
 /** Runs bin/detect of the packaged buildpack with a PATH holding no node, on a tiny Python app. */
@@ -416,7 +395,7 @@ async function main() {
 
     const pkg = await writeBuildpackage(o, descriptor, bpDir, work, cnbFile);
     console.log(`packaged ${id} ${version} for linux/${o.arch}${o.offline ? ' (offline)' : ''} in ${((Date.now() - started) / 1000).toFixed(1)}s`);
-    console.log(`  bundle          ${mib(made.jsBytes)} (one JavaScript file${made.native ? ', V8 code cache' : ''})`);
+    console.log(`  bundle          ${mib(made.jsBytes)} (two JavaScript files: main.js, build.js${made.native ? ', V8 code cache' : ''})`);
     console.log(`  bin/main        ${mib(fs.statSync(exe).size)} (bin/detect, bin/build -> main)`);
     if (dependencies) console.log(`  dependencies/   ${mib(treeSize(path.join(bpDir, 'dependencies')))} (${dependencies.length} artifacts)`);
     console.log(`  ${path.relative(process.cwd(), bpDir) || bpDir}/  ${mib(treeSize(bpDir))}`);

@@ -1,18 +1,26 @@
 // The one entry point. bin/detect and bin/build are the same program (a link to bin/main in the
 // repository, a copy of the packaged executable otherwise); the name it was called by picks the
 // phase. This is the only place that calls process.exit.
+//
+// Two bundles: this file with detect (build/main.js, the executable's main script) and the build
+// phase (build/build.js, an asset of the executable), loaded only for build. V8 compiles a whole
+// script before running any of it, and detect runs for every buildpack of every group on every
+// build: it should compile the little it needs.
 import * as path from 'node:path';
-import { readFileSync } from 'node:fs';
-import { buildContext, ContextError, detectContext } from './cnb/context';
+import * as vm from 'node:vm';
+import { detectContext } from './cnb/context';
 import { EXIT } from './cnb/exit-codes';
-import { writeBuildPlan } from './cnb/plan';
-import { TomlError } from './cnb/toml';
+import { writeBuildPlan } from './cnb/build-plan';
 import { detect } from './detect';
-import { UserError } from './errors';
 import { Log, listing } from './log';
+import { buildpackDirFromExecutable, osRelease, runPhase } from './phase';
 import { readApp } from './project';
 
 type Phase = 'detect' | 'build';
+type BuildPhase = typeof import('./build-phase');
+
+/** Set by scripts/bundle.mjs; absent when the sources run as they are (ts-jest). */
+declare const __BUILDPACK_BUNDLED__: boolean | undefined;
 
 export function phaseFromName(argv0: string, argv1: string | undefined): Phase | undefined {
   for (const candidate of [argv0, argv1]) {
@@ -20,20 +28,6 @@ export function phaseFromName(argv0: string, argv1: string | undefined): Phase |
     if (base === 'detect' || base === 'build') return base;
   }
   return undefined;
-}
-
-function osRelease(): string | undefined {
-  try {
-    return readFileSync('/etc/os-release', 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
-/** The buildpack root: bin/<phase> lives one level below it (CNB_BUILDPACK_DIR wins when set). */
-function buildpackDirFromExecutable(): string {
-  const invoked = process.argv0.includes('/') ? process.argv0 : (process.argv[1] ?? process.execPath);
-  return path.resolve(path.dirname(invoked), '..');
 }
 
 async function runDetect(log: Log): Promise<number> {
@@ -50,37 +44,36 @@ async function runDetect(log: Log): Promise<number> {
   return EXIT.OK;
 }
 
-async function runBuild(log: Log): Promise<number> {
-  // Loaded only for build: detect must start fast (the lifecycle runs it for every buildpack of
-  // every group), and esbuild evaluates a dynamically imported module only when it is imported.
-  const [{ build }, { readBuildpackInfo }] = await Promise.all([import('./build'), import('./buildpack-info')]);
-  const ctx = buildContext(process.env, process.argv.slice(2), process.cwd(), buildpackDirFromExecutable(), osRelease());
-  const info = await readBuildpackInfo(ctx.buildpackDir);
-  await build(ctx, info, log);
-  return EXIT.OK;
+/**
+ * The build phase's module: the packaged executable's asset build.js (a single executable
+ * application's require loads only Node's builtins, which is all the bundle needs), else
+ * build/build.js beside this bundle, else (from source) src/build-phase.ts.
+ * https://nodejs.org/docs/latest-v20.x/api/single-executable-applications.html#assets
+ */
+function loadBuildPhase(): BuildPhase {
+  const sea = require('node:sea') as typeof import('node:sea');
+  if (sea.isSea()) {
+    const module = { exports: {} as BuildPhase };
+    const wrapper = vm.compileFunction(sea.getAsset('build.js', 'utf8'), ['exports', 'require', 'module', '__filename', '__dirname'], { filename: 'build.js' });
+    wrapper(module.exports, require, module, 'build.js', __dirname);
+    return module.exports;
+  }
+  const bundled = typeof __BUILDPACK_BUNDLED__ !== 'undefined';
+  // A computed path, so that esbuild leaves this require to run time instead of bundling the build
+  // phase into this file.
+  return require(path.join(__dirname, bundled ? 'build.js' : 'build-phase')) as BuildPhase;
 }
 
 export async function main(): Promise<number> {
-  const log = new Log();
   const phase = phaseFromName(process.argv0, process.argv[1]);
+  const log = new Log();
+  // The build phase reports its own errors; this runPhase only catches a failure to load it.
+  if (phase === 'build') return runPhase(log, () => loadBuildPhase().runBuild());
   if (!phase) {
     log.error('Unknown phase', [`This program was called as "${process.argv0}". Call it as bin/detect or bin/build (the CNB lifecycle does).`]);
     return EXIT.INTERNAL_ERROR;
   }
-  try {
-    return phase === 'detect' ? await runDetect(log) : await runBuild(log);
-  } catch (e) {
-    if (e instanceof UserError) {
-      log.error(e.title, e.body);
-      return EXIT.USER_ERROR;
-    }
-    if (e instanceof ContextError || e instanceof TomlError) {
-      log.error(e.message);
-      return EXIT.INTERNAL_ERROR;
-    }
-    log.error('Internal buildpack error', ['This is a bug in the buildpack, not in your app. Please report it with this log.', (e as Error)?.stack ?? String(e)]);
-    return EXIT.INTERNAL_ERROR;
-  }
+  return runPhase(log, () => runDetect(log));
 }
 
 if (require.main === module) {

@@ -1,14 +1,11 @@
-// Build plan (written by detect) and Buildpack Plan (read by build).
-// Spec: https://github.com/buildpacks/spec/blob/buildpack/v0.10/buildpack.md#build-plan-toml and
-// #buildpack-plan-toml. The lifecycle hands build EVERY requirement of every requirer for each name
-// we provide, duplicates included; merging them is our job.
-import { BuildPlan, BuildpackPlan, BuildToml, type PlanRequire } from './schemas';
+// Buildpack Plan (read by build) and build.toml (written by build). The Build Plan detect writes is
+// in build-plan.ts, away from the zod schemas here.
+// Spec: https://github.com/buildpacks/spec/blob/buildpack/v0.10/buildpack.md#buildpack-plan-toml.
+// The lifecycle hands build EVERY requirement of every requirer for each name we provide,
+// duplicates included; merging them is our job.
+import { BuildpackPlan, BuildToml, type PlanRequire } from './schemas';
 import { readTomlAs, writeTomlAs } from './toml';
 import { pathExists } from '../io/fs';
-
-export async function writeBuildPlan(file: string, plan: BuildPlan): Promise<void> {
-  await writeTomlAs(BuildPlan, file, plan);
-}
 
 export async function readBuildpackPlan(file: string): Promise<BuildpackPlan> {
   if (!(await pathExists(file))) return { entries: [] };

@@ -2,9 +2,16 @@
 // UserError out. Order (first match wins; ../shared/DESIGN.md section 3):
 //   BP_PYTHON_VERSION > runtime.txt > .python-version > Pipfile.lock > Pipfile > pyproject.toml
 //   > other buildpacks' Buildpack Plan entries > the default.
-import { validRange } from '@renovatebot/pep440';
+import type * as PEP440 from '@renovatebot/pep440';
 import { UserError, printable } from '../errors';
 import { parseToml } from '../cnb/toml';
+
+let pep440: typeof PEP440 | undefined;
+/** Loaded on first use: detect reads requires-python only when the app has a pyproject.toml. */
+function validRange(range: string): boolean {
+  pep440 ??= require('@renovatebot/pep440') as typeof PEP440;
+  return Boolean(pep440.validRange(range));
+}
 
 export type VersionSource = 'BP_PYTHON_VERSION' | 'runtime.txt' | '.python-version' | 'Pipfile.lock' | 'Pipfile' | 'pyproject.toml' | 'buildpack plan' | 'default';
 

@@ -103,7 +103,7 @@ export default async function globalSetup(): Promise<void> {
       ['-x', path.join(buildpackDir, 'bin', 'build')],
       ['-x', lifecycleBinary],
     ];
-    if (!process.env.TEST_BUILDPACK_DIR) checks.push(['-r', path.join(buildpackDir, 'build', 'main.js')]);
+    if (!process.env.TEST_BUILDPACK_DIR) checks.push(['-r', path.join(buildpackDir, 'build', 'main.js')], ['-r', path.join(buildpackDir, 'build', 'build.js')]);
     checkAsBuildUser(checks);
   }
   process.stderr.write(

@@ -4,8 +4,9 @@ import * as path from 'node:path';
 import { applyLayers, LayerEnv, writeLayerEnv } from '../../src/cnb/env';
 import { buildContext, detectContext, parseOsRelease, targetFrom } from '../../src/cnb/context';
 import { writeLaunchToml } from '../../src/cnb/launch';
-import { entriesNamed, readBuildpackPlan, writeBuildPlan } from '../../src/cnb/plan';
-import { parseTomlAs, TomlError } from '../../src/cnb/toml';
+import { writeBuildPlan } from '../../src/cnb/build-plan';
+import { entriesNamed, readBuildpackPlan } from '../../src/cnb/plan';
+import { parseToml, parseTomlAs, plainToml, TomlError } from '../../src/cnb/toml';
 import { BuildpackDescriptor, LaunchToml } from '../../src/cnb/schemas';
 
 let dir: string;
@@ -77,6 +78,27 @@ describe('toml files', () => {
     const text = await fsp.readFile(file, 'utf8');
     expect(text).toMatch(/\[\[provides\]\]\s+name = "python"/);
     expect(text).toMatch(/\[\[or\]\]/);
+  });
+
+  it('plainToml reads back as written, tricky strings and keys included', () => {
+    const doc = {
+      title: 'quote " backslash \\ tab \t newline \n del \u007f bell \u0007 é ✓',
+      n: 42,
+      flags: [true, false],
+      empty: [],
+      'odd key.with dots': 'x',
+      skipped: undefined,
+      table: { a: '1', nested: { b: true }, list: ['x', 'y'] },
+      items: [{ name: 'one', meta: { v: '>=3.11,<3.13' } }, { name: 'two', sub: [{ k: 'v' }] }],
+    };
+    const { skipped: _, ...expected } = doc;
+    expect(parseToml(plainToml(doc))).toEqual(expected);
+  });
+
+  it('plainToml refuses what it cannot write', () => {
+    expect(() => plainToml({ a: null })).toThrow(/a: cannot write null/);
+    expect(() => plainToml({ a: [{ b: 1 }, 'c'] })).toThrow(/a: cannot write this array/);
+    expect(() => plainToml({ a: 1.5 })).toThrow(/cannot write number/);
   });
 
   it('reads every python entry of the Buildpack Plan, duplicates included', async () => {

@@ -2,6 +2,8 @@ import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { detect } from '../../src/detect';
+import { BuildPlan } from '../../src/cnb/schemas';
+import { parseTomlAs, plainToml } from '../../src/cnb/toml';
 import { readApp, type AppSnapshot } from '../../src/project';
 import { DETECT_EXPECTATIONS } from '../fixtures/detect-expectations';
 
@@ -36,6 +38,8 @@ describe('detect over every fixture app', () => {
     expect(requiresSitePackages).toBe(expected.sitePackages);
     // Providing a name nobody requires fails the lifecycle's trial: provides must match requires.
     expect(result.plan.provides?.map((p) => p.name).sort()).toEqual(result.plan.requires?.map((r) => r.name).sort());
+    // Detect writes the plan without the TOML library or the schema: read it back with both.
+    expect(parseTomlAs(BuildPlan, plainToml(result.plan), 'plan.toml')).toEqual(result.plan);
   });
 });
 
