@@ -15,6 +15,8 @@ import { dropLayer } from './cnb/layer';
 import { UserError } from './errors';
 import { installPip } from './layers/pip';
 import { openPipCache } from './layers/pip-cache';
+import { installUv } from './layers/uv';
+import { openUvCache } from './layers/uv-cache';
 import { installPython } from './layers/python';
 import { writeWebConcurrency } from './layers/web-concurrency';
 import { chooseSqliteEntry, installSqlite, removeSqliteLayer, sqliteWanted, withSqlite, type SqliteResult } from './layers/sqlite';
@@ -26,7 +28,7 @@ import { defaultWebProcess, definesFlaskApp, parseProcfile, procfileProcesses, t
 import { pathExists, readSmallFile, listDir } from './io/fs';
 import type { Process } from './cnb/schemas';
 import { analyseProject, describeEntry, readApp, type Project } from './project';
-import { buildpackManifest, forTarget, loadOperatorManifest, mergeManifests } from './python/manifest';
+import { buildpackManifest, forTarget, loadOperatorManifest, mergeManifests, type Dependency, type Manifest } from './python/manifest';
 import { mirrorsFromBinding, mirrorsFromEnv } from './python/mirrors';
 import { resolvePython, type PlanConstraint } from './python/resolve';
 import type { VersionSource } from './python/version-request';
@@ -74,11 +76,8 @@ export async function build(ctx: BuildContext, info: BuildpackInfo, log: Log): P
   for (const note of python.notes) log.info(note);
   for (const w of python.warnings) log.warning(w.title, w.body);
 
-  const pipVersion = String(info.metadata['pip-version'] ?? '');
-  const pipEntry = dependencyInputs ? forTarget(manifest, 'pip', ctx.target).find((d) => d.version === pipVersion) : undefined;
-  if (dependencyInputs && !pipEntry) {
-    throw new UserError(`pip ${pipVersion} is not in the dependency manifest`, [`buildpack.toml pins pip ${pipVersion}, but no manifest entry with id "pip" and that version exists for ${ctx.target.arch}.`, 'If you use BP_PYTHON_MANIFEST, add the pinned pip wheel to it.']);
-  }
+  // The installer: uv for uv.lock, pip for everything else; each pinned in buildpack.toml.
+  const installer = dependencyInputs ? pinnedTool(manifest, info, dependencyInputs.manager.kind === 'uv' ? 'uv' : 'pip', ctx.target) : undefined;
 
   // 2. Layers. SQLite needs neither Python nor the dependencies, so it is built beside the Python
   // install (its log is kept and shown after). The dependency install waits for it, because
@@ -111,22 +110,34 @@ export async function build(ctx: BuildContext, info: BuildpackInfo, log: Log): P
   }
   const sqliteResult = await sqliteDone();
 
-  if (dependencyInputs && pipEntry) {
-    log.step(`Installing dependencies with pip from ${dependencyInputs.label}`);
-    // pip, build backends and manage.py never see the SSH key: only the private-deps setup reads it.
+  if (dependencyInputs && installer) {
+    log.step(`Installing dependencies with ${installer.id} from ${dependencyInputs.label}`);
+    // pip, uv, build backends and manage.py never see the SSH key: only the private-deps setup reads it.
     const baseEnv = applyLayers(withoutSecrets(ctx.env), [{ dir: runtime.dir, env: runtime.env, hasBin: true, hasLib: true }], 'build');
-    const pip = await installPip({ layersDir: ctx.layersDir, entry: pipEntry, pythonVersion: python.version, python: pythonExe, buildEnv: baseEnv, mirrors, log });
-    const cache = await openPipCache({ layersDir: ctx.layersDir, pythonVersion: python.version, target: ctx.target, log });
-    const withPip = applyLayers(baseEnv, [{ dir: pip.dir, env: pip.env, hasBin: true }, { dir: cache.dir, env: cache.env }, { dir: '', env: installEnv() }], 'build');
-    const buildEnv = sqliteResult?.dir ? withSqlite(withPip, sqliteResult.dir) : withPip;
+    const cacheOpts = { layersDir: ctx.layersDir, pythonVersion: python.version, target: ctx.target, log };
+    let tool: { layers: Parameters<typeof applyLayers>[1]; uv?: string; installer: string };
+    if (installer.id === 'uv') {
+      const uv = await installUv({ layersDir: ctx.layersDir, entry: installer, arch: ctx.target.arch, python: pythonExe, buildEnv: baseEnv, mirrors, log });
+      const cache = await openUvCache(cacheOpts);
+      tool = { layers: [{ dir: cache.dir, env: cache.env }], uv: uv.uv, installer: `uv ${uv.version}` };
+      for (const name of ['pip', 'pip-cache']) await dropLayer(ctx.layersDir, name);
+    } else {
+      const pip = await installPip({ layersDir: ctx.layersDir, entry: installer, pythonVersion: python.version, python: pythonExe, buildEnv: baseEnv, mirrors, log });
+      const cache = await openPipCache(cacheOpts);
+      tool = { layers: [{ dir: pip.dir, env: pip.env, hasBin: true }, { dir: cache.dir, env: cache.env }], installer: `pip ${pip.version}` };
+      for (const name of ['uv', 'uv-cache']) await dropLayer(ctx.layersDir, name);
+    }
+    const withTool = applyLayers(baseEnv, [...tool.layers, { dir: '', env: installEnv() }], 'build');
+    const buildEnv = sqliteResult?.dir ? withSqlite(withTool, sqliteResult.dir) : withTool;
     // Private dependencies (src/private-deps.ts): SSH key / index credentials in a private temp dir, removed after the install.
     const privateDeps = await preparePrivateDependencies({ env: { ...ctx.env, ...buildEnv }, bindings, platformDir: ctx.platformDir, log });
     const venv = await installSitePackages({
       layersDir: ctx.layersDir,
       appDir: ctx.appDir,
       inputs: dependencyInputs,
-      key: dependenciesKey(dependencyInputs, { pythonVersion: python.version, pipVersion: pip.version, target: ctx.target }),
+      key: dependenciesKey(dependencyInputs, { pythonVersion: python.version, installer: tool.installer, target: ctx.target }),
       python: pythonExe,
+      uv: tool.uv,
       buildEnv: { ...buildEnv, ...privateDeps.env },
       force: ctx.env.BP_PYTHON_FORCE_REINSTALL === 'true',
       log: privateDeps.log,
@@ -134,8 +145,8 @@ export async function build(ctx: BuildContext, info: BuildpackInfo, log: Log): P
     const appEnv = applyLayers(buildEnv, [{ dir: venv.dir, env: venv.env, hasBin: true }], 'build');
     await runCollectstatic({ appDir: ctx.appDir, venvDir: venv.dir, env: appEnv, log });
   } else {
-    // No dependencies (any more): a restored venv or pip must not linger in the image or cache.
-    for (const name of ['site-packages', 'pip', 'pip-cache']) await dropLayer(ctx.layersDir, name);
+    // No dependencies (any more): a restored venv or installer must not linger in the image or cache.
+    for (const name of ['site-packages', 'pip', 'pip-cache', 'uv', 'uv-cache']) await dropLayer(ctx.layersDir, name);
   }
 
   log.step('Process types');
@@ -182,6 +193,19 @@ async function chooseProcesses(appDir: string, layersDir: string, procfile: Proc
   }
   log.info(`No default web process (${choice.reason}). Add a Procfile, for example: web: gunicorn app:app --bind 0.0.0.0:$PORT`);
   return [];
+}
+
+/** The manifest entry of a build tool pinned in buildpack.toml ([metadata] pip-version, uv-version). */
+function pinnedTool(manifest: Manifest, info: BuildpackInfo, id: 'pip' | 'uv', target: BuildContext['target']): Dependency {
+  const version = String(info.metadata[`${id}-version`] ?? '');
+  const entry = forTarget(manifest, id, target).find((d) => d.version === version);
+  if (!entry) {
+    throw new UserError(`${id} ${version} is not in the dependency manifest`, [
+      `buildpack.toml pins ${id} ${version}, but no manifest entry with id "${id}" and that version exists for ${target.arch}.`,
+      `If you use BP_PYTHON_MANIFEST, add the pinned ${id} wheel to it.`,
+    ]);
+  }
+  return entry;
 }
 
 /** Secrets the platform passes only for the private-deps setup (src/private-deps.ts). */

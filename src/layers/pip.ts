@@ -2,19 +2,13 @@
 // verified wheel with the runtime's own bundled pip (`python -m pip install --user`, with
 // PYTHONUSERBASE pointing here, as Heroku's CNB does). Build-only: pip is a build tool, so it is not
 // on the launch PATH and not in the image. Key: pip version, python version.
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { createWriteStream, promises as fsp } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
 import { LayerEnv, writeLayerEnv } from '../cnb/env';
 import { defineLayer, openLayer, stringKey } from '../cnb/layer';
-import { downloadVerified } from '../io/download';
-import { run } from '../io/exec';
 import { removePath } from '../io/fs';
-import { UserError } from '../errors';
 import { formatBytes, formatDuration, type Log } from '../log';
-import { sha256Of, type Dependency } from '../python/manifest';
-import { applyMirror, type MirrorConfig } from '../python/mirrors';
+import type { Dependency } from '../python/manifest';
+import type { MirrorConfig } from '../python/mirrors';
+import { installToolWheel } from '../python/tool-wheel';
 import { logCacheMiss } from './reasons';
 
 export const pipLayer = defineLayer({
@@ -50,18 +44,8 @@ export async function installPip(opts: { layersDir: string; entry: Dependency; p
   }
   logCacheMiss(log, 'pip', layer.decision, (k) => k.pip_version);
   const started = Date.now();
-  const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'python-cnb-pip-'));
   try {
-    // The wheel's file name matters to pip (it reads the version and tags from it).
-    const wheel = path.join(tmp, decodeURIComponent(new URL(entry.uri).pathname.split('/').pop() ?? `pip-${entry.version}-py3-none-any.whl`));
-    const { url } = applyMirror(entry.uri, opts.mirrors);
-    const dl = await downloadVerified(url, sha256Of(entry), (body) => pipeline(body, createWriteStream(wheel)), { reset: () => fsp.rm(wheel, { force: true }) });
-    const result = await run(opts.python, ['-m', 'pip', 'install', '--isolated', '--no-cache-dir', '--no-index', '--no-deps', '--user', '--quiet', '--no-warn-script-location', wheel], {
-      env: { ...opts.buildEnv, PYTHONUSERBASE: layer.dir, PIP_DISABLE_PIP_VERSION_CHECK: '1', SOURCE_DATE_EPOCH: '315532801' },
-    });
-    if (result.exitCode !== 0) {
-      throw new UserError(`Could not install pip ${entry.version}`, ['The runtime\'s bundled pip failed to install the pinned pip wheel:', ...result.tail.slice(-15)]);
-    }
+    const dl = await installToolWheel({ entry, layerDir: layer.dir, python: opts.python, buildEnv: opts.buildEnv, mirrors: opts.mirrors });
     await writeLayerEnv(layer.dir, env);
     await layer.commit();
     log.info(`Installed pip ${entry.version} (${formatBytes(dl.bytes)} wheel, sha256 verified) in ${formatDuration(Date.now() - started)}`);
@@ -69,7 +53,5 @@ export async function installPip(opts: { layersDir: string; entry: Dependency; p
   } catch (e) {
     await removePath(layer.dir);
     throw e;
-  } finally {
-    await fsp.rm(tmp, { recursive: true, force: true });
   }
 }

