@@ -32,11 +32,12 @@ import {
   CNB_GID,
   REPO_ROOT,
   RUN_UID,
+  PHASES,
   lifecycleDir,
-  runPhase,
+  runPhases,
   type LogLevel,
   type PhaseName,
-  type PhaseResult,
+  type PhasesResult,
   type Scenario,
 } from './lifecycle';
 import type { Registry } from './registry';
@@ -96,14 +97,7 @@ export interface RegistryBuildOptions {
   env?: Record<string, string>;
 }
 
-export interface RegistryBuildResult {
-  success: boolean;
-  failedPhase?: PhaseName;
-  exitCode: number;
-  phases: Partial<Record<PhaseName, PhaseResult>>;
-  buildLog: string;
-  exportLog: string;
-  log: string;
+export interface RegistryBuildResult extends PhasesResult {
   /** <layers>/report.toml, written by the exporter (image digest, tags). */
   report?: { image?: { tags?: string[]; digest?: string; 'image-id'?: string; manifest?: { size?: number } } };
   durationMs: number;
@@ -162,20 +156,7 @@ export async function runRegistryBuild(s: Scenario, options: RegistryBuildOption
     CNB_REGISTRY_AUTH: '{}',
     ...options.env,
   };
-  const result: RegistryBuildResult = { success: true, exitCode: 0, phases: {}, buildLog: '', exportLog: '', log: '', durationMs: 0 };
-  for (const phase of ['analyzer', 'detector', 'restorer', 'builder', 'exporter'] as const) {
-    const r = await runPhase(phase, argsFor[phase], { env });
-    result.phases[phase] = r;
-    result.log += `===> ${phase.toUpperCase()}\n${r.output}`;
-    if (phase === 'builder') result.buildLog = r.output;
-    if (phase === 'exporter') result.exportLog = r.output;
-    if (r.exitCode !== 0) {
-      result.success = false;
-      result.failedPhase = phase;
-      result.exitCode = r.exitCode;
-      break;
-    }
-  }
+  const result: RegistryBuildResult = { ...(await runPhases(PHASES, (phase) => argsFor[phase], { env })), durationMs: 0 };
   if (fs.existsSync(report)) result.report = TOML.parse(fs.readFileSync(report, 'utf8')) as RegistryBuildResult['report'];
   result.durationMs = Date.now() - started;
   return result;

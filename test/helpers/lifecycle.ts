@@ -571,17 +571,40 @@ export async function runBuild(s: Scenario, options: BuildOptions = {}): Promise
     ],
   };
 
-  const result: BuildResult = { success: true, exitCode: 0, phases: {}, buildLog: '', detectLog: '', exportLog: '', log: '' };
-  for (const phase of PHASES) {
-    const r = await runPhase(phase, argsFor[phase](), options);
+  const ran = await runPhases(PHASES.slice(0, PHASES.indexOf(upTo) + 1), (phase) => argsFor[phase](), options);
+  const detected = ran.phases.detector !== undefined;
+  return {
+    ...ran,
+    detectLog: ran.phases.detector?.output ?? '',
+    group: detected ? (readTomlIfExists(p.group) as GroupToml | undefined) : undefined,
+    plan: detected ? (readTomlIfExists(p.plan) as PlanToml | undefined) : undefined,
+  };
+}
+
+export interface PhasesResult {
+  /** Every phase that ran exited 0. */
+  success: boolean;
+  /** The first phase that exited non-zero. */
+  failedPhase?: PhaseName;
+  /** Exit code of the failed phase, else 0. */
+  exitCode: number;
+  phases: Partial<Record<PhaseName, PhaseResult>>;
+  /** The builder's output ('' if it did not run). */
+  buildLog: string;
+  /** The exporter's output ('' if it did not run). */
+  exportLog: string;
+  /** All phases' output, each under a `===> PHASE` header, as pack prints it. */
+  log: string;
+}
+
+/** Runs the phases in order, stopping at the first that fails. */
+export async function runPhases(phases: readonly PhaseName[], argsFor: (phase: PhaseName) => string[], options: PhaseOptions = {}): Promise<PhasesResult> {
+  const result: PhasesResult = { success: true, exitCode: 0, phases: {}, buildLog: '', exportLog: '', log: '' };
+  for (const phase of phases) {
+    const r = await runPhase(phase, argsFor(phase), options);
     result.phases[phase] = r;
     result.log += `===> ${phase.replace(/er$/, 'ing').replace(/or$/, 'ing').toUpperCase()}\n${r.output}`;
     if (phase === 'builder') result.buildLog = r.output;
-    if (phase === 'detector') {
-      result.detectLog = r.output;
-      result.group = readTomlIfExists(p.group) as GroupToml | undefined;
-      result.plan = readTomlIfExists(p.plan) as PlanToml | undefined;
-    }
     if (phase === 'exporter') result.exportLog = r.output;
     if (r.exitCode !== 0) {
       result.success = false;
@@ -589,7 +612,6 @@ export async function runBuild(s: Scenario, options: BuildOptions = {}): Promise
       result.exitCode = r.exitCode;
       break;
     }
-    if (phase === upTo) break;
   }
   return result;
 }

@@ -31,7 +31,7 @@ find_mirror() {
 MIRROR="${E2E_DEBIAN_MIRROR:-$(find_mirror)}"
 case "$(uname -m)" in x86_64) arch=amd64 ;; aarch64) arch=arm64 ;; *) arch="$(uname -m)" ;; esac
 
-stamp="$( (cat "$0"; echo "$SUITE $MIRROR $arch") | sha256sum | cut -c1-16)"
+stamp="$( (cat "$0" "$ROOT/test/setup/run-image-lib.sh"; echo "$SUITE $MIRROR $arch") | sha256sum | cut -c1-16)"
 if [ -f "$DEST/index.json" ] && [ "$(cat "$DEST/.stamp" 2>/dev/null || true)" = "$stamp" ]; then
   echo "$DEST"; exit 0
 fi
@@ -75,30 +75,7 @@ grep -q "^cnb-run:" "$rootfs/etc/passwd" || echo "cnb-run:x:$CNB_RUN_UID:$CNB_GI
 mkdir -p "$rootfs/home/cnb" "$rootfs/home/cnb-run" "$rootfs/workspace"
 chown "$CNB_UID:$CNB_GID" "$rootfs/home/cnb"
 chown "$CNB_RUN_UID:$CNB_GID" "$rootfs/home/cnb-run" "$rootfs/workspace"
-# shellcheck disable=SC1091
-distro_name="$(. "$rootfs/etc/os-release" && echo "${ID:-debian}")"
-distro_version="$(. "$rootfs/etc/os-release" && echo "${VERSION_ID:-}")"
 
-img="$work/image"
-epoch="1980-01-01T00:00:01Z"
-umoci init --layout "$img"
-umoci new --image "$img:latest"
-umoci insert --image "$img:latest" --history.created "$epoch" --history.created_by "test/setup/e2e-run-image.sh (debootstrap --variant=minbase $SUITE)" "$rootfs" /
-umoci config --image "$img:latest" \
-  --created "$epoch" --os linux --architecture "$arch" \
-  --config.user "$CNB_RUN_UID:$CNB_GID" \
-  --config.workingdir /workspace \
-  --config.env "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
-  --config.label "io.buildpacks.base.distro.name=$distro_name" \
-  --config.label "io.buildpacks.base.distro.version=$distro_version" \
-  --config.label "io.buildpacks.base.maintainer=python-cnb e2e tests" \
-  --config.label "io.buildpacks.stack.id=python-cnb.e2e.$distro_name-$distro_version"
-umoci gc --layout "$img"
-chmod -R a+rX "$img"
-echo "$stamp" > "$img/.stamp"
-rm -rf "$DEST.tmp"
-mkdir -p "$(dirname "$DEST")"
-cp -a "$img" "$DEST.tmp"
-rm -rf "$DEST"
-mv "$DEST.tmp" "$DEST"
-echo "$DEST"
+# shellcheck source=test/setup/run-image-lib.sh
+. "$ROOT/test/setup/run-image-lib.sh"
+publish_run_image "$rootfs" "$work" "$arch" "test/setup/e2e-run-image.sh (debootstrap --variant=minbase $SUITE)" "python-cnb e2e tests" "python-cnb.e2e" "$stamp" "$DEST"

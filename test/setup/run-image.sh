@@ -12,14 +12,11 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 DEST="${1:-$ROOT/.cache/run-image}"
 CNB_UID=1001 CNB_RUN_UID=1002 CNB_GID=1000
-stamp="$( (cat "$0" /etc/os-release; uname -m) | sha256sum | cut -c1-16)"
+stamp="$( (cat "$0" "$ROOT/test/setup/run-image-lib.sh" /etc/os-release; uname -m) | sha256sum | cut -c1-16)"
 if [ -f "$DEST/index.json" ] && [ "$(cat "$DEST/.stamp" 2>/dev/null || true)" = "$stamp" ]; then
   echo "$DEST"; exit 0
 fi
 command -v umoci >/dev/null || { echo "run-image.sh: umoci is not installed (apt-get install umoci)" >&2; exit 1; }
-# shellcheck disable=SC1091
-distro_name="$(. /etc/os-release && echo "${ID:-linux}")"
-distro_version="$(. /etc/os-release && echo "${VERSION_ID:-}")"
 case "$(uname -m)" in x86_64) arch=amd64 ;; aarch64) arch=arm64 ;; *) arch="$(uname -m)" ;; esac
 
 work="$(mktemp -d)"
@@ -39,26 +36,6 @@ GROUP
 cp /etc/os-release "$rootfs/etc/os-release"
 chown "$CNB_RUN_UID:$CNB_GID" "$rootfs/home/cnb-run" "$rootfs/workspace"
 
-img="$work/image"
-epoch="1980-01-01T00:00:01Z"
-umoci init --layout "$img"
-umoci new --image "$img:latest"
-umoci insert --image "$img:latest" --history.created "$epoch" --history.created_by "test/setup/run-image.sh" "$rootfs" /
-umoci config --image "$img:latest" \
-  --created "$epoch" --os linux --architecture "$arch" \
-  --config.user "$CNB_RUN_UID:$CNB_GID" \
-  --config.workingdir /workspace \
-  --config.env "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
-  --config.label "io.buildpacks.base.distro.name=$distro_name" \
-  --config.label "io.buildpacks.base.distro.version=$distro_version" \
-  --config.label "io.buildpacks.base.maintainer=python-cnb tests" \
-  --config.label "io.buildpacks.stack.id=python-cnb.tests.$distro_name-$distro_version"
-umoci gc --layout "$img"
-chmod -R a+rX "$img"
-echo "$stamp" > "$img/.stamp"
-rm -rf "$DEST.tmp"
-mkdir -p "$(dirname "$DEST")"
-cp -a "$img" "$DEST.tmp"
-rm -rf "$DEST"
-mv "$DEST.tmp" "$DEST"
-echo "$DEST"
+# shellcheck source=test/setup/run-image-lib.sh
+. "$ROOT/test/setup/run-image-lib.sh"
+publish_run_image "$rootfs" "$work" "$arch" "test/setup/run-image.sh" "python-cnb tests" "python-cnb.tests" "$stamp" "$DEST"
