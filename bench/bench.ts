@@ -353,7 +353,7 @@ async function benchDetect(w: World): Promise<Row[]> {
     also: { 'lifecycle detector phase': figures(phase)! },
   };
   absoluteTarget(row, 80);
-  if (!packaged) row.target!.appliesTo = 'the packaged form (a later task); shown for the repository form for reference';
+  if (!packaged) row.target!.appliesTo = 'the packaged form (dist/buildpack, the row below); shown for the repository form for reference';
   return [row];
 }
 
