@@ -3,7 +3,8 @@
 // `manage.py help collectstatic`, which answers "Unknown command" when it is not, as Heroku's CNB does).
 // DISABLE_COLLECTSTATIC=1 (Heroku's name) or BP_PYTHON_DISABLE_COLLECTSTATIC=true skips it.
 import * as path from 'node:path';
-import { run } from './io/exec';
+import { run, runOrThrow } from './io/exec';
+import { whenCommandFails } from './explain';
 import { pathExists } from './io/fs';
 import { UserError } from './errors';
 import { formatDuration, type Log } from './log';
@@ -45,17 +46,19 @@ export async function runCollectstatic(opts: { appDir: string; venvDir: string; 
   }
   log.info('Running: python manage.py collectstatic --noinput');
   const started = Date.now();
-  const result = await run(python, ['manage.py', 'collectstatic', '--noinput'], { cwd: opts.appDir, env: opts.env, onOutput: (c) => log.commandOutput(c) });
-  if (result.exitCode !== 0) {
-    const reason = result.tail.filter((l) => /Error|Exception/.test(l)).slice(-3);
-    throw new UserError('Django collectstatic failed', [
-      '`python manage.py collectstatic --noinput` exited with an error. What Django reported:',
-      '',
-      ...(reason.length ? reason : result.tail.slice(-5)).map((l) => `  ${l.trimEnd()}`),
-      '',
-      "Django's full output is above. Common causes: STATIC_ROOT is not set in settings.py, a settings module that needs an env var not set at build time, or a missing static file referenced by a manifest storage.",
-      'To skip this step, set DISABLE_COLLECTSTATIC=1 (or BP_PYTHON_DISABLE_COLLECTSTATIC=true) in the build environment.',
-    ]);
-  }
+  await runOrThrow(python, ['manage.py', 'collectstatic', '--noinput'], { cwd: opts.appDir, env: opts.env, onOutput: (c) => log.commandOutput(c) }).catch(
+    whenCommandFails((f) => {
+      const reason = f.tail.filter((l) => /Error|Exception/.test(l)).slice(-3);
+      return {
+        title: 'Django collectstatic failed',
+        lead: '`python manage.py collectstatic --noinput` exited with an error. What Django reported:',
+        lines: (reason.length ? reason : f.tail.slice(-5)).map((l) => `  ${l.trimEnd()}`),
+        fix: [
+          "Django's full output is above. Common causes: STATIC_ROOT is not set in settings.py, a settings module that needs an env var not set at build time, or a missing static file referenced by a manifest storage.",
+          'To skip this step, set DISABLE_COLLECTSTATIC=1 (or BP_PYTHON_DISABLE_COLLECTSTATIC=true) in the build environment.',
+        ],
+      };
+    }),
+  );
   log.info(`Collected static files in ${formatDuration(Date.now() - started)}`);
 }

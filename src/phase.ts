@@ -8,6 +8,7 @@ import { ContextError } from './cnb/context';
 import { EXIT } from './cnb/exit-codes';
 import { TomlError } from './cnb/toml';
 import { UserError } from './errors';
+import { toUserError } from './explain';
 import type { Log } from './log';
 
 export function osRelease(): string | undefined {
@@ -28,7 +29,8 @@ export function buildpackDirFromExecutable(): string {
 export async function runPhase(log: Log, work: () => Promise<number>): Promise<number> {
   try {
     return await work();
-  } catch (e) {
+  } catch (thrown) {
+    const e = toUserError(thrown);
     if (e instanceof UserError) {
       log.error(e.title, e.body);
       return EXIT.USER_ERROR;

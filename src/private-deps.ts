@@ -28,7 +28,7 @@ import type { Binding } from './cnb/bindings';
 import { bindingsOfType } from './cnb/bindings';
 import type { Env } from './cnb/context';
 import { UserError } from './errors';
-import { redactUrl } from './io/download';
+import { redactUrl } from './redact';
 import { run, which } from './io/exec';
 import { readSmallFile } from './io/fs';
 import { Log, listing } from './log';

@@ -9,7 +9,8 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { PassThrough, type Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { UserError } from '../errors';
+import { DownloadFailed, Failure } from '../failures';
+import { redactUrl } from '../redact';
 
 export interface DownloadOptions {
   /** Attempts in all, first included. */
@@ -33,31 +34,17 @@ export interface DownloadResult {
 
 class TransientError extends Error {}
 
-/** Shows a URL without credentials (user:password@ is never logged). */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.username || u.password) {
-      u.username = u.username ? '***' : '';
-      u.password = u.password ? '***' : '';
-    }
-    return u.href;
-  } catch {
-    return url.replace(/\/\/[^/@\s]*@/, '//***@');
-  }
-}
-
 function open(url: string, idleTimeoutMs: number): Promise<{ body: Readable; length?: number }> {
   const u = new URL(url);
   if (u.protocol === 'file:') {
     const body = createReadStream(fileURLToPath(u));
     return new Promise((resolve, reject) => {
       body.once('open', () => resolve({ body }));
-      body.once('error', (e) => reject(new UserError('Download failed', [`${url} could not be read: ${(e as NodeJS.ErrnoException).code ?? e.message}.`])));
+      body.once('error', (e) => reject(new DownloadFailed(url, 'unreadable', { cause: (e as NodeJS.ErrnoException).code ?? e.message })));
     });
   }
   const client = u.protocol === 'https:' ? https : u.protocol === 'http:' ? http : undefined;
-  if (!client) return Promise.reject(new UserError('Unsupported download URL', [`${redactUrl(url)} is not an http(s):// or file:// URL.`]));
+  if (!client) return Promise.reject(new DownloadFailed(redactUrl(url), 'unsupported-url'));
   return new Promise((resolve, reject) => {
     const req = client.get(u, { headers: { 'user-agent': 'python-cnb' } }, (res) => {
       const status = res.statusCode ?? 0;
@@ -69,7 +56,7 @@ function open(url: string, idleTimeoutMs: number): Promise<{ body: Readable; len
       if (status !== 200) {
         res.resume();
         const message = `${redactUrl(url)} answered HTTP ${status}`;
-        reject(status === 408 || status === 429 || status >= 500 ? new TransientError(message) : new UserError('Download failed', [`${message}.`, status === 404 ? 'The artifact is not at that address: check the manifest entry or your dependency mirror.' : 'Check the URL, the mirror configuration and any credentials it needs.']));
+        reject(status === 408 || status === 429 || status >= 500 ? new TransientError(message) : new DownloadFailed(redactUrl(url), 'http', { status }));
         return;
       }
       const length = Number(res.headers['content-length']);
@@ -117,28 +104,23 @@ export async function downloadVerified(url: string, sha256: string, consume: (bo
       } catch (e) {
         toConsumer.destroy();
         await consumed;
-        throw e instanceof UserError || e instanceof TransientError ? e : new TransientError(`${redactUrl(url)}: the connection broke after ${bytes} bytes (${(e as Error).message})`);
+        throw e instanceof Failure || e instanceof TransientError ? e : new TransientError(`${redactUrl(url)}: the connection broke after ${bytes} bytes (${(e as Error).message})`);
       }
       toConsumer.end();
       await consumed;
       if (length !== undefined && bytes !== length) throw new TransientError(`${redactUrl(url)}: got ${bytes} of ${length} bytes`);
       const actual = hash.digest('hex');
       if (actual !== sha256) {
-        throw new UserError('Checksum mismatch', [
-          `The file downloaded from ${redactUrl(url)} does not have the expected sha256.`,
-          `Expected: ${sha256}`,
-          `Actual:   ${actual}`,
-          'The download was discarded. If you use a dependency mirror, it serves a different file than the manifest names; otherwise retry, and report it if it persists.',
-        ]);
+        throw new DownloadFailed(redactUrl(url), 'checksum', { expected: sha256, actual });
       }
-      if (consumerError !== undefined) throw consumerError instanceof UserError ? consumerError : new UserError('Could not unpack the download', [`${redactUrl(url)} has the expected sha256 but could not be unpacked: ${(consumerError as Error).message}.`]);
+      if (consumerError !== undefined) throw consumerError instanceof Failure ? consumerError : new DownloadFailed(redactUrl(url), 'unpack', { cause: (consumerError as Error).message });
       return { url, bytes, ms: Date.now() - started, attempts: attempt };
     } catch (e) {
       await options.reset?.();
-      const transient = e instanceof TransientError || (!(e instanceof UserError) && isNetworkError(e));
+      const transient = e instanceof TransientError || (!(e instanceof Failure) && isNetworkError(e));
       if (!transient) throw e;
       if (attempt >= attempts) {
-        throw new UserError('Download failed', [`${(e as Error).message}.`, `Gave up after ${attempt} attempts. Check the network, the URL and any dependency mirror, then retry the build.`]);
+        throw new DownloadFailed(redactUrl(url), 'network', { cause: (e as Error).message, attempts: attempt });
       }
       const delayMs = Math.min((options.backoffMs ?? 500) * 2 ** (attempt - 1), 8000);
       options.onRetry?.({ attempt, reason: (e as Error).message, delayMs });
@@ -162,7 +144,7 @@ export async function fetchText(url: string, options: DownloadOptions = {}): Pro
       for await (const c of body as AsyncIterable<Buffer>) chunks.push(c);
       return Buffer.concat(chunks).toString('utf8');
     } catch (e) {
-      if (e instanceof UserError || attempt >= attempts) throw e instanceof UserError ? e : new UserError('Download failed', [`${(e as Error).message}.`]);
+      if (e instanceof Failure || attempt >= attempts) throw e instanceof Failure ? e : new DownloadFailed(redactUrl(url), 'network', { cause: (e as Error).message });
       await new Promise((r) => setTimeout(r, (options.backoffMs ?? 500) * 2 ** (attempt - 1)));
     }
   }

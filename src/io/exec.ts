@@ -1,8 +1,11 @@
 // Running commands (python, pip, a C compiler). Output is streamed into the build log as it comes,
 // and the tail is kept so an error can quote what the command said. Secrets are the caller's
 // concern: never put one in `args` (pass it through env instead), since args may be logged.
+// A non-zero exit is data (RunResult, or CommandFailed from runOrThrow); a program that cannot be
+// started at all (missing, not executable) is an internal error with its cause: the buildpack
+// chose the program, so it is our bug, not the user's.
 import execa from 'execa';
-import { UserError } from '../errors';
+import { CommandFailed } from '../failures';
 
 export interface RunOptions {
   cwd?: string;
@@ -40,13 +43,24 @@ export async function run(command: string, args: readonly string[], options: Run
   try {
     result = await child;
   } catch (e) {
-    throw new UserError(`Could not run ${command}`, [`${(e as Error).message}`]);
+    throw new Error(`${command} could not be started`, { cause: e });
   }
   if (partial) tail.push(partial);
   if (result.failed && result.exitCode === undefined) {
-    throw new UserError(`Could not run ${command}`, [`${command} could not be started: ${(result as { shortMessage?: string }).shortMessage ?? 'unknown error'}.`]);
+    throw new Error(`${command} could not be started: ${(result as { shortMessage?: string }).shortMessage ?? 'unknown error'}`);
   }
   return { exitCode: result.exitCode ?? 1, tail, ms: Date.now() - started };
+}
+
+/** The exit code as a failure: a non-zero exit throws CommandFailed (render it with src/explain.ts). */
+export function checkExit(command: string, args: readonly string[], result: RunResult): RunResult {
+  if (result.exitCode !== 0) throw new CommandFailed(command, args, result.exitCode, result.tail);
+  return result;
+}
+
+/** run(), and a non-zero exit throws CommandFailed. */
+export async function runOrThrow(command: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
+  return checkExit(command, args, await run(command, args, options));
 }
 
 /** Whether an executable is on PATH (for optional tools such as a C compiler). */

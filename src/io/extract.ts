@@ -16,7 +16,7 @@ import { Worker } from 'node:worker_threads';
 import * as zlib from 'node:zlib';
 import { Decompress } from 'fzstd';
 import * as tar from 'tar-stream';
-import { UserError, printable } from '../errors';
+import { UnsafeArchive } from '../failures';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
 
@@ -52,8 +52,8 @@ function zstdDecoder(): Transform {
   return transform;
 }
 
-function unsafe(entry: string, why: string): UserError {
-  return new UserError('Unsafe archive', [`The archive contains "${printable(entry)}", which ${why}.`, 'Nothing from it was kept. The artifact is not a genuine runtime archive: check the manifest entry and any dependency mirror.']);
+function unsafe(entry: string, why: string): UnsafeArchive {
+  return new UnsafeArchive(entry, why);
 }
 
 /** The entry's path inside `dest`, or undefined when outside the prefix; throws when unsafe. */

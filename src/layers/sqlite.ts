@@ -16,7 +16,8 @@ import { LayerEnv, writeLayerEnv } from '../cnb/env';
 import { defineLayer, dropLayer, openLayer, stringKey } from '../cnb/layer';
 import { UserError } from '../errors';
 import { downloadVerified } from '../io/download';
-import { run, which, type RunResult } from '../io/exec';
+import { checkExit, run, which, type RunResult } from '../io/exec';
+import { whenCommandFails } from '../explain';
 import { compressionOf, extractTar } from '../io/extract';
 import { listDir, makeDir, pathExists, removePath, writeFileAtomic } from '../io/fs';
 import { formatBytes, formatDuration, type Log } from '../log';
@@ -232,14 +233,14 @@ async function compileFromSource(opts: InstallSqliteOptions, entry: Dependency, 
     const [library, shellObject] = await Promise.all([cc(steps.library), cc(steps.shellObject)]);
     showOutput(log, 'sqlite3.c', library);
     showOutput(log, 'shell.c', shellObject);
-    check(compiler, 'the library (sqlite3.c)', library);
-    check(compiler, 'the sqlite3 command (shell.c)', shellObject);
+    check(compiler, 'the library (sqlite3.c)', steps.library, library);
+    check(compiler, 'the sqlite3 command (shell.c)', steps.shellObject, shellObject);
     const { real, soname, dev } = libraryNames(entry.version);
     await fsp.symlink(real, path.join(out, 'lib', soname));
     await fsp.symlink(soname, path.join(out, 'lib', dev));
     const link = await cc(steps.shellLink);
     showOutput(log, 'sqlite3 (link)', link);
-    check(compiler, 'the sqlite3 command (linking)', link);
+    check(compiler, 'the sqlite3 command (linking)', steps.shellLink, link);
 
     // Into the layer: lib/ (the library and its links), bin/sqlite3, the headers, the .pc file.
     await makeDir(path.join(dir, 'lib', 'pkgconfig'));
@@ -267,16 +268,17 @@ function showOutput(log: Log, what: string, r: RunResult): void {
   log.commandOutput(`${text}\n`);
 }
 
-function check(compiler: Compiler, what: string, r: RunResult): void {
-  if (r.exitCode === 0) return;
-  const output = r.tail.length ? r.tail : ['(no output)'];
-  throw new UserError('SQLite failed to compile', [
-    `${compiler.shown} exited with code ${r.exitCode} while compiling ${what}. Its output${r.tail.length >= 80 ? ' (last 80 lines)' : ''}:`,
-    '',
-    ...output.map((l) => `    ${l}`),
-    '',
-    `Check the compiler settings in the build environment (${compiler.shown}${compiler.cflags.length ? `, CFLAGS=${compiler.cflags.join(' ')}` : ''}${compiler.ldflags.length ? `, LDFLAGS=${compiler.ldflags.join(' ')}` : ''}), or set BP_PYTHON_SQLITE=false to skip SQLite.`,
-  ]);
+function check(compiler: Compiler, what: string, args: string[], r: RunResult): void {
+  try {
+    checkExit(compiler.command, args, r);
+  } catch (e) {
+    whenCommandFails((f) => ({
+      title: 'SQLite failed to compile',
+      lead: `${compiler.shown} exited with code ${f.exitCode} while compiling ${what}. Its output${f.tail.length >= 80 ? ' (last 80 lines)' : ''}:`,
+      lines: (f.tail.length ? f.tail : ['(no output)']).map((l) => `    ${l}`),
+      fix: [`Check the compiler settings in the build environment (${compiler.shown}${compiler.cflags.length ? `, CFLAGS=${compiler.cflags.join(' ')}` : ''}${compiler.ldflags.length ? `, LDFLAGS=${compiler.ldflags.join(' ')}` : ''}), or set BP_PYTHON_SQLITE=false to skip SQLite.`],
+    }))(e);
+  }
 }
 
 /** The installed CLI must run against the installed library and report the expected version. */

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { UserError } from '../errors';
 import { parseToml } from '../cnb/toml';
-import { redactUrl } from '../io/download';
+import { redactUrl } from '../redact';
 
 const Sha256 = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be "sha256:" followed by 64 lowercase hex digits');
 

@@ -7,8 +7,8 @@ import * as path from 'node:path';
 import { createWriteStream, promises as fsp } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { downloadVerified } from '../io/download';
-import { run } from '../io/exec';
-import { UserError } from '../errors';
+import { runOrThrow } from '../io/exec';
+import { whenCommandFails } from '../explain';
 import { sha256Of, type Dependency } from './manifest';
 import { applyMirror, type MirrorConfig } from './mirrors';
 
@@ -20,12 +20,9 @@ export async function installToolWheel(opts: { entry: Dependency; layerDir: stri
     const wheel = path.join(tmp, decodeURIComponent(new URL(entry.uri).pathname.split('/').pop() ?? `${entry.id}-${entry.version}-py3-none-any.whl`));
     const { url } = applyMirror(entry.uri, opts.mirrors);
     const dl = await downloadVerified(url, sha256Of(entry), (body) => pipeline(body, createWriteStream(wheel)), { reset: () => fsp.rm(wheel, { force: true }) });
-    const result = await run(opts.python, ['-m', 'pip', 'install', '--isolated', '--no-cache-dir', '--no-index', '--no-deps', '--user', '--quiet', '--no-warn-script-location', wheel], {
+    await runOrThrow(opts.python, ['-m', 'pip', 'install', '--isolated', '--no-cache-dir', '--no-index', '--no-deps', '--user', '--quiet', '--no-warn-script-location', wheel], {
       env: { ...opts.buildEnv, PYTHONUSERBASE: opts.layerDir, PIP_DISABLE_PIP_VERSION_CHECK: '1', SOURCE_DATE_EPOCH: '315532801' },
-    });
-    if (result.exitCode !== 0) {
-      throw new UserError(`Could not install ${entry.name} ${entry.version}`, [`The runtime's bundled pip failed to install the pinned ${entry.name} wheel:`, ...result.tail.slice(-15)]);
-    }
+    }).catch(whenCommandFails(() => ({ title: `Could not install ${entry.name} ${entry.version}`, lead: `The runtime's bundled pip failed to install the pinned ${entry.name} wheel:` })));
     return { bytes: dl.bytes };
   } finally {
     await fsp.rm(tmp, { recursive: true, force: true });

@@ -1,0 +1,74 @@
+// Where a typed failure from the IO edge (src/failures.ts) becomes the titled message a user reads:
+// what was found, what was expected, how to fix it. runPhase renders whatever reaches it through
+// toUserError; a step that knows its context (pip installing the requirements, the compiler
+// building SQLite) renders its CommandFailed with explainCommand and its own words instead.
+import { UserError, printable } from './errors';
+import { CommandFailed, DownloadFailed, Failure, UnsafeArchive } from './failures';
+
+/** The words a step gives a failed command: a title, a lead sentence, the output lines to quote, the fix. */
+export interface CommandWords {
+  title: string;
+  /** What was running and what happened; a blank line follows. */
+  lead?: string;
+  /** The lines of output to quote (default: the last 15). */
+  lines?: readonly string[];
+  /** How to fix it; a blank line precedes. */
+  fix?: readonly string[];
+}
+
+export function explainCommand(f: CommandFailed, words: CommandWords): UserError {
+  const lines = words.lines ?? f.tail.slice(-15);
+  return new UserError(words.title, [...(words.lead ? [words.lead, ''] : []), ...lines, ...(words.fix?.length ? ['', ...words.fix] : [])]);
+}
+
+/** For `.catch()`: a CommandFailed becomes the caller's UserError; anything else passes unchanged. */
+export function whenCommandFails(words: (f: CommandFailed) => CommandWords): (e: unknown) => never {
+  return (e) => {
+    throw e instanceof CommandFailed ? explainCommand(e, words(e)) : e;
+  };
+}
+
+function explainDownload(f: DownloadFailed): UserError {
+  const { status, cause, expected, actual, attempts } = f.details;
+  switch (f.reason) {
+    case 'unreadable':
+      return new UserError('Download failed', [`${f.url} could not be read: ${cause}.`]);
+    case 'unsupported-url':
+      return new UserError('Unsupported download URL', [`${f.url} is not an http(s):// or file:// URL.`]);
+    case 'http':
+      return new UserError('Download failed', [
+        `${f.url} answered HTTP ${status}.`,
+        status === 404 ? 'The artifact is not at that address: check the manifest entry or your dependency mirror.' : 'Check the URL, the mirror configuration and any credentials it needs.',
+      ]);
+    case 'network':
+      return new UserError('Download failed', [`${cause}.`, ...(attempts ? [`Gave up after ${attempts} attempts. Check the network, the URL and any dependency mirror, then retry the build.`] : [])]);
+    case 'checksum':
+      return new UserError('Checksum mismatch', [
+        `The file downloaded from ${f.url} does not have the expected sha256.`,
+        `Expected: ${expected}`,
+        `Actual:   ${actual}`,
+        'The download was discarded. If you use a dependency mirror, it serves a different file than the manifest names; otherwise retry, and report it if it persists.',
+      ]);
+    case 'unpack':
+      return new UserError('Could not unpack the download', [`${f.url} has the expected sha256 but could not be unpacked: ${cause}.`]);
+  }
+}
+
+function explainUnsafeArchive(f: UnsafeArchive): UserError {
+  return new UserError('Unsafe archive', [`The archive contains "${printable(f.entry)}", which ${f.why}.`, 'Nothing from it was kept. The artifact is not a genuine runtime archive: check the manifest entry and any dependency mirror.']);
+}
+
+/** A failure no step rendered with its own words. */
+export function explain(f: Failure): UserError {
+  if (f instanceof DownloadFailed) return explainDownload(f);
+  if (f instanceof UnsafeArchive) return explainUnsafeArchive(f);
+  if (f instanceof CommandFailed) {
+    return explainCommand(f, { title: `${f.command} failed`, lead: `\`${[f.command, ...f.argv].join(' ')}\` exited with code ${f.exitCode}. Its last output:`, lines: f.tail.slice(-15).map((l) => `  ${l}`) });
+  }
+  throw new Error(`unexplained failure ${f.kind}`);
+}
+
+/** What runPhase shows: a typed failure rendered, anything else as it is. */
+export function toUserError(e: unknown): unknown {
+  return e instanceof Failure ? explain(e) : e;
+}
