@@ -1,7 +1,7 @@
 // Bundles the buildpack into two CommonJS files, every dependency inside and Node's builtins left
 // as require()s (all a single executable application's require can load):
-//   main.js   src/main.ts: the entry point and the detect phase (small, so detect compiles little)
-//   build.js  src/build-phase.ts: the build phase, loaded by main.js only for bin/build
+//   main.js   src/entry/main.ts: the entry point and the detect phase (small, so detect compiles little)
+//   build.js  src/entry/build-phase.ts: the build phase, loaded by main.js only for bin/build
 // One file per phase means start-up reads no node_modules tree. `node scripts/bundle.mjs` writes
 // build/ for the repository form (bin/main); scripts/package.mjs calls bundle() for the packaged one.
 import { build } from 'esbuild';
@@ -15,7 +15,7 @@ const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export async function bundle(outdir, { minify = false } = {}) {
   await build({
     absWorkingDir: REPO,
-    entryPoints: { main: 'src/main.ts', build: 'src/build-phase.ts' },
+    entryPoints: { main: 'src/entry/main.ts', build: 'src/entry/build-phase.ts' },
     outdir,
     bundle: true,
     platform: 'node',

@@ -6,7 +6,7 @@
 //       bin/main                          ONE self-contained executable (Node single executable
 //                                         application: the Node 20 runtime, the main.js bundle
 //                                         and, as an asset, build.js: see scripts/bundle.mjs)
-//       bin/detect -> main, bin/build -> main   symlinks; src/main.ts picks the phase from the name
+//       bin/detect -> main, bin/build -> main   symlinks; src/entry/main.ts picks the phase from the name
 //       dependencies/<sha256>/<file>      (--offline) every vendored manifest artifact
 //   <out>/python-cnb_python-<version>[-offline].cnb
 //                                         the buildpackage: an uncompressed tar of an OCI image

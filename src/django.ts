@@ -15,9 +15,9 @@ export function collectstaticDisabled(env: Record<string, string | undefined>): 
   return undefined;
 }
 
+/** For an app with manage.py (the analysis knows), after the dependencies are installed. */
 export async function runCollectstatic(opts: { appDir: string; venvDir: string; env: Record<string, string>; log: Log }): Promise<void> {
   const { log } = opts;
-  if (!(await pathExists(path.join(opts.appDir, 'manage.py')))) return;
   if (!(await pathExists(path.join(opts.venvDir, 'bin', 'django-admin')))) {
     log.info('manage.py found but Django is not installed: no collectstatic');
     return;

@@ -472,6 +472,25 @@ export async function preparePrivateDependencies(opts: { env: Env; bindings: rea
   }
 }
 
+/**
+ * The private-dependency setup as one scope around the install: `work` gets the env additions and
+ * the log to use; an SSH or index login failure is explained; the private directory is removed
+ * however `work` ends.
+ */
+export async function withPrivateDependencies<T>(
+  opts: { env: Env; bindings: readonly Binding[]; platformDir: string; log: Log; tmpDir?: string },
+  work: (env: Record<string, string>, log: Log) => Promise<T>,
+): Promise<T> {
+  const setup = await preparePrivateDependencies(opts);
+  try {
+    return await work(setup.env, setup.log);
+  } catch (e) {
+    return setup.rethrow(e);
+  } finally {
+    await setup.cleanup();
+  }
+}
+
 function keyProblemEncrypted(origin: string): UserError {
   return new UserError(`${origin} is protected by a passphrase`, [`The private key in ${origin} is encrypted with a passphrase, which a build cannot type.`, "Use a key made without a passphrase (ssh-keygen -t ed25519 -N '' -f deploy_key), or remove it from a copy: ssh-keygen -p -N '' -f copy_of_key"]);
 }

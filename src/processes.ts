@@ -3,6 +3,7 @@
 // through `bash -c` (as Heroku's Procfile CNB does) to keep $PORT, && and quoting working.
 import type { Process } from './cnb/schemas';
 import { UserError, printable } from './errors';
+import type { Log } from './log';
 
 export interface ProcfileEntry {
   type: string;
@@ -68,4 +69,25 @@ export function defaultWebProcess(shape: AppShape): { process?: Process; reason:
 /** Does this Python source define a Flask app object named `app`? (a pure, textual check) */
 export function definesFlaskApp(source: string): boolean {
   return /^app\s*=\s*(flask\.)?Flask\(/m.test(source);
+}
+
+/** The processes for launch.toml: the Procfile's, else an obvious default web process (logged, with how to override it). */
+export function chooseProcesses(plan: { procfile?: readonly ProcfileEntry[]; defaultAllowed: boolean; djangoProjects: string[]; flaskModules: string[] }, hasGunicorn: boolean, log: Log): Process[] {
+  if (plan.procfile) {
+    log.info(`Procfile declares types -> ${plan.procfile.length ? plan.procfile.map((e) => e.type).join(', ') : '(none)'}`);
+    return procfileProcesses(plan.procfile);
+  }
+  log.info('Procfile declares types -> (none)');
+  if (!plan.defaultAllowed) {
+    log.info('No default web process: BP_PYTHON_DEFAULT_PROCESS=false');
+    return [];
+  }
+  const choice = defaultWebProcess({ hasGunicorn, djangoProjects: plan.djangoProjects, flaskModules: plan.flaskModules });
+  if (choice.process) {
+    log.info(`Default web process: ${choice.process.args?.[0]} (${choice.reason})`);
+    log.detail('Override it with a Procfile (web: <command>), or set BP_PYTHON_DEFAULT_PROCESS=false');
+    return [choice.process];
+  }
+  log.info(`No default web process (${choice.reason}). Add a Procfile, for example: web: gunicorn app:app --bind 0.0.0.0:$PORT`);
+  return [];
 }

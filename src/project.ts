@@ -1,10 +1,13 @@
-// Reads the app once into a frozen description: which files are there, which Python version it
-// asks for (and where), and how its dependencies are installed. readApp is the only IO here;
-// analyseProject is pure, so every rule below is unit-tested on in-memory snapshots.
+// Reads the app once into a frozen snapshot, and analyses it purely. readApp is the only IO here
+// (src/analysis.ts builds the whole build analysis on the snapshot); analyseProject is pure, so
+// every rule below is unit-tested on in-memory snapshots. detect reads only what it needs (the
+// root listing and the version files); build reads everything any later step needs, so that no
+// later step (no layer, no process choice) reads the app again.
 import * as path from 'node:path';
-import { listDir, readSmallFile, type EntryKind, type FileRead } from './io/fs';
+import { listDir, pathExists, readSmallFile, type EntryKind, type FileRead } from './io/fs';
 import type { Env } from './cnb/context';
 import { UserError, printable } from './errors';
+import { referencedFiles } from './python/dependencies';
 import * as req from './python/version-request';
 import type { VersionRequest } from './python/version-request';
 
@@ -22,24 +25,60 @@ export const PYTHON_SIGNAL_FILES = [
   '.python-version',
 ] as const;
 
-/** Files whose contents the analysis needs. Read once, small, never throwing. */
+/** Files whose contents detect needs. Read once, small, never throwing. */
 const FILES_READ = ['runtime.txt', '.python-version', 'Pipfile', 'Pipfile.lock', 'pyproject.toml'] as const;
+
+/** And what build needs besides: dependency files, the Procfile, the modules a default process may name. */
+const BUILD_FILES_READ = [...FILES_READ, 'requirements.txt', 'uv.lock', 'setup.py', 'setup.cfg', 'Procfile', 'app.py', 'wsgi.py', 'main.py'] as const;
+
+/** Dependency files may be large (a hashed lock): larger than the version files detect reads. */
+const BUILD_MAX_BYTES = 16 * 1024 * 1024;
 
 export interface AppSnapshot {
   entries: ReadonlyArray<{ name: string; kind: EntryKind }>;
+  /** Files read, by their path relative to the app (requirements files pulled in by -r/-c too). */
   files: Readonly<Record<string, FileRead>>;
+  /** Build only: wheel file names in vendor/. */
+  vendoredWheels?: readonly string[];
+  /** Build only: root directories holding a wsgi.py (Django project packages). */
+  wsgiPackages?: readonly string[];
 }
 
-export async function readApp(appDir: string): Promise<AppSnapshot> {
+export async function readApp(appDir: string, scope: 'detect' | 'build' = 'detect'): Promise<AppSnapshot> {
   const entries = await listDir(appDir);
   const present = new Set(entries.map((e) => e.name));
   const files: Record<string, FileRead> = {};
+  const wanted = scope === 'detect' ? FILES_READ : BUILD_FILES_READ;
+  const maxBytes = scope === 'detect' ? undefined : BUILD_MAX_BYTES;
   await Promise.all(
-    FILES_READ.filter((f) => present.has(f)).map(async (f) => {
-      files[f] = await readSmallFile(path.join(appDir, f));
+    wanted.filter((f) => present.has(f)).map(async (f) => {
+      files[f] = await readSmallFile(path.join(appDir, f), maxBytes);
     }),
   );
-  return { entries, files };
+  if (scope === 'detect') return { entries, files };
+  await readRequirementsClosure(appDir, files);
+  const vendoredWheels = (await listDir(path.join(appDir, 'vendor'))).filter((e) => e.kind === 'file' && e.name.endsWith('.whl')).map((e) => e.name);
+  const wsgiPackages: string[] = [];
+  if (present.has('manage.py')) for (const e of entries) if (e.kind === 'dir' && (await pathExists(path.join(appDir, e.name, 'wsgi.py')))) wsgiPackages.push(e.name);
+  return { entries, files, vendoredWheels, wsgiPackages };
+}
+
+/** Follows requirements.txt's -r/-c references, reading each file inside the app once (the
+ *  analysis reports references outside the app, and missing or unreadable files). */
+async function readRequirementsClosure(appDir: string, files: Record<string, FileRead>): Promise<void> {
+  const queue = files['requirements.txt'] ? ['requirements.txt'] : [];
+  while (queue.length) {
+    const name = queue.shift()!;
+    const read = files[name] ?? (isInsideApp(name) ? await readSmallFile(path.join(appDir, name), BUILD_MAX_BYTES) : undefined);
+    if (!read) continue;
+    files[name] = read;
+    if (read.ok) for (const ref of referencedFiles(name, read.bytes.toString('utf8'))) if (!(ref in files)) queue.push(ref);
+  }
+}
+
+/** A relative path that stays inside the app directory. */
+export function isInsideApp(name: string): boolean {
+  return !(name === '..' || name.startsWith('../') || path.isAbsolute(name));
 }
 
 export function has(app: AppSnapshot, name: string): boolean {

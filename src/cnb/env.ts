@@ -73,14 +73,23 @@ export async function writeLayerEnv(layerDir: string, env: LayerEnv): Promise<vo
   for (const { file, content } of env.files()) await writeFileAtomic(path.join(layerDir, file), content);
 }
 
+/** Which of the directories the lifecycle puts on search paths by itself a layer has. */
+export interface LayerDirs {
+  hasBin?: boolean;
+  hasLib?: boolean;
+  hasInclude?: boolean;
+  hasPkgconfig?: boolean;
+}
+
 /**
  * What a process started now (inside our own build) sees once these layers are applied, the way
- * the lifecycle would apply them for a later buildpack: the layer's bin/ and lib/ first, then its
- * env files. The lifecycle applies a layer's env only after our bin/build exits, so our own calls to
- * python and pip need this. Layers are applied in the given order (ascending layer name, as the
- * lifecycle does), each one's prepends going in front of the previous ones.
+ * the lifecycle would apply them for a later buildpack: the layer's bin/, lib/, include/ and
+ * pkgconfig/ first, then its env files. The lifecycle applies a layer's env only after our
+ * bin/build exits, so our own calls to python and pip need this. Layers are applied in the given
+ * order (ascending layer name, as the lifecycle does), each one's prepends going in front of the
+ * previous ones. The pure kernel of BuildEnv.withLayer (src/cnb/build-env.ts).
  */
-export function applyLayers(base: Env, layers: ReadonlyArray<{ dir: string; env: LayerEnv; hasBin?: boolean; hasLib?: boolean }>, phase: 'build' | 'launch'): Record<string, string> {
+export function applyLayers(base: Env, layers: ReadonlyArray<{ dir: string; env: LayerEnv } & LayerDirs>, phase: 'build' | 'launch'): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(base)) if (v !== undefined) env[k] = v;
   const prepend = (name: string, value: string, delim: string) => {
@@ -92,6 +101,8 @@ export function applyLayers(base: Env, layers: ReadonlyArray<{ dir: string; env:
       prepend('LD_LIBRARY_PATH', path.join(layer.dir, 'lib'), path.delimiter);
       if (phase === 'build') prepend('LIBRARY_PATH', path.join(layer.dir, 'lib'), path.delimiter);
     }
+    if (layer.hasInclude && phase === 'build') prepend('CPATH', path.join(layer.dir, 'include'), path.delimiter);
+    if (layer.hasPkgconfig && phase === 'build') prepend('PKG_CONFIG_PATH', path.join(layer.dir, 'pkgconfig'), path.delimiter);
     for (const e of layer.env.entries) {
       const applies = e.scope === 'all' || e.scope === phase;
       if (!applies) continue;

@@ -83,6 +83,3 @@ export const LaunchToml = z
   .refine((l) => (l.processes ?? []).filter((p) => p.default).length <= 1, 'at most one process may be the default');
 export type LaunchToml = z.infer<typeof LaunchToml>;
 
-/** build.toml: entries of the Buildpack Plan we leave for the next provider. */
-export const BuildToml = z.object({ unmet: z.array(z.object({ name: z.string() }).strict()).optional() }).strict();
-export type BuildToml = z.infer<typeof BuildToml>;

@@ -6,7 +6,7 @@ import { LayerEnv, writeLayerEnv } from '../cnb/env';
 import { defineLayer, openLayer, stringKey } from '../cnb/layer';
 import type { Target } from '../cnb/context';
 import type { Log } from '../log';
-import { logCacheMiss } from './reasons';
+import { logCacheHit, logCacheMiss, targetKey } from './kit';
 
 export function defineCacheLayer(name: string) {
   return defineLayer({
@@ -26,14 +26,9 @@ export async function openCacheLayer(
   def: ReturnType<typeof defineCacheLayer>,
   envVar: string,
   what: string,
-  opts: { layersDir: string; pythonVersion: string; target: Target; log: Log; quiet?: boolean },
+  opts: { layersDir: string; pythonVersion: string; target: Target; log: Log },
 ): Promise<{ dir: string; env: LayerEnv; reused: boolean }> {
-  const layer = await openLayer(opts.layersDir, def, {
-    python_version: opts.pythonVersion,
-    arch: opts.target.arch,
-    distro_name: opts.target.distroName ?? 'unknown',
-    distro_version: opts.target.distroVersion ?? 'unknown',
-  });
+  const layer = await openLayer(opts.layersDir, def, { python_version: opts.pythonVersion, ...targetKey(opts.target) });
   const env = LayerEnv.empty().override(envVar, layer.dir, 'build');
   await writeLayerEnv(layer.dir, env);
   const reused = layer.decision.action === 'reuse';
@@ -41,8 +36,8 @@ export async function openCacheLayer(
     logCacheMiss(opts.log, what, layer.decision);
     // An empty cache is complete: commit now, so it is kept even if the install fails later.
     await layer.commit();
-  } else if (!opts.quiet) {
-    opts.log.info(`Using cached ${what}`);
+  } else {
+    logCacheHit(opts.log, what);
   }
   return { dir: layer.dir, env, reused };
 }

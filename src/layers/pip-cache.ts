@@ -5,6 +5,6 @@ import { defineCacheLayer, openCacheLayer } from './cache-layer';
 
 export const pipCacheLayer = defineCacheLayer('pip-cache');
 
-export function openPipCache(opts: { layersDir: string; pythonVersion: string; target: Target; log: Log; quiet?: boolean }) {
+export function openPipCache(opts: { layersDir: string; pythonVersion: string; target: Target; log: Log }) {
   return openCacheLayer(pipCacheLayer, 'PIP_CACHE_DIR', 'pip download/wheel cache', opts);
 }

@@ -7,13 +7,11 @@ import * as path from 'node:path';
 import type { Target } from '../cnb/context';
 import { LayerEnv, writeLayerEnv } from '../cnb/env';
 import { defineLayer, openLayer, stringKey } from '../cnb/layer';
-import { downloadVerified } from '../io/download';
-import { compressionOf, extractTar } from '../io/extract';
-import { listDir, pathExists, removePath, makeDir } from '../io/fs';
-import { formatBytes, formatDuration, type Log } from '../log';
+import { listDir, pathExists, removePath } from '../io/fs';
+import { formatDuration, type Log } from '../log';
 import { sha256Of, type Dependency } from '../python/manifest';
-import { applyMirror, type MirrorConfig } from '../python/mirrors';
-import { logCacheMiss } from './reasons';
+import type { MirrorConfig } from '../python/mirrors';
+import { fetchIntoLayer, logCacheHit, logCacheMiss, targetKey } from './kit';
 
 export const pythonLayer = defineLayer({
   name: 'python',
@@ -30,63 +28,37 @@ export const pythonLayer = defineLayer({
 
 export interface InstalledPython {
   dir: string;
-  version: string;
-  /** "3.13" */
-  minor: string;
+  /** <layer>/bin/python3, which runs every later step (venv, tool installs). */
+  python: string;
   env: LayerEnv;
-  reused: boolean;
 }
 
 export async function installPython(opts: { layersDir: string; entry: Dependency; target: Target; mirrors: ReadonlyArray<MirrorConfig | undefined>; log: Log }): Promise<InstalledPython> {
   const { entry, log } = opts;
   const minor = entry.version.split('.').slice(0, 2).join('.');
-  const key = {
-    python_version: entry.version,
-    arch: opts.target.arch,
-    distro_name: opts.target.distroName ?? 'unknown',
-    distro_version: opts.target.distroVersion ?? 'unknown',
-    artifact_sha256: sha256Of(entry),
-  };
-  const layer = await openLayer(opts.layersDir, pythonLayer, key);
+  const layer = await openLayer(opts.layersDir, pythonLayer, { python_version: entry.version, ...targetKey(opts.target), artifact_sha256: sha256Of(entry) });
   const d = layer.decision;
   const env = pythonEnv(layer.dir, minor);
+  const installed = { dir: layer.dir, python: path.join(layer.dir, 'bin', 'python3'), env };
   if (d.action === 'reuse') {
-    log.info(`Using cached Python ${entry.version}`);
+    logCacheHit(log, `Python ${entry.version}`);
     await writeLayerEnv(layer.dir, env);
-    return { dir: layer.dir, version: entry.version, minor, env, reused: true };
+    return installed;
   }
   logCacheMiss(log, 'Python', d, (k) => k.python_version);
 
-  const { url, via } = applyMirror(entry.uri, opts.mirrors);
-  log.info(`Downloading Python ${entry.version} from ${url}${via ? ` (mirror from ${via})` : ''}`);
   const started = Date.now();
-  let files = 0;
-  const result = await downloadVerified(
-    url,
-    sha256Of(entry),
-    async (body) => {
-      files = (await extractTar(body, layer.dir, { compression: compressionOf(entry.uri), prefix: entry.prefix ?? 'python/' })).files;
-    },
-    {
-      reset: async () => {
-        await removePath(layer.dir);
-        await makeDir(layer.dir);
-      },
-      onRetry: ({ attempt, reason, delayMs }) => log.detail(`Attempt ${attempt} failed (${reason}); retrying in ${formatDuration(delayMs)}`),
-    },
-  ).catch(async (e) => {
+  await fetchIntoLayer(entry, layer.dir, { prefix: entry.prefix ?? 'python/', what: `Python ${entry.version}`, mirrors: opts.mirrors, log }).catch(async (e) => {
     await removePath(layer.dir); // no half-installed layer: its metadata was removed before we began
     throw e;
   });
-  const seconds = Math.max(result.ms, 1) / 1000;
-  log.info(`Downloaded and unpacked ${formatBytes(result.bytes)} in ${formatDuration(result.ms)} (${formatBytes(result.bytes / seconds)}/s), ${files} files, sha256 verified`);
   const rewritten = await relocate(layer.dir, minor);
   if (rewritten.length) log.detail(`Pointed ${rewritten.length} build configuration files at the layer (${rewritten.map((f) => path.basename(f)).join(', ')})`);
   await ensurePythonAlias(layer.dir);
   await writeLayerEnv(layer.dir, env);
   await layer.commit();
   log.info(`Installed Python ${entry.version} in ${formatDuration(Date.now() - started)}`);
-  return { dir: layer.dir, version: entry.version, minor, env, reused: false };
+  return installed;
 }
 
 /**

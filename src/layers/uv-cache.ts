@@ -7,6 +7,6 @@ import { defineCacheLayer, openCacheLayer } from './cache-layer';
 
 export const uvCacheLayer = defineCacheLayer('uv-cache');
 
-export function openUvCache(opts: { layersDir: string; pythonVersion: string; target: Target; log: Log; quiet?: boolean }) {
+export function openUvCache(opts: { layersDir: string; pythonVersion: string; target: Target; log: Log }) {
   return openCacheLayer(uvCacheLayer, 'UV_CACHE_DIR', 'uv cache', opts);
 }

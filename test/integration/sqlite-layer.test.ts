@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import * as TOML from '@iarna/toml';
 import * as zlib from 'node:zlib';
 import * as tar from 'tar-stream';
-import { installSqlite, removeSqliteLayer, withSqlite } from '../../src/layers/sqlite';
+import { BuildEnv } from '../../src/cnb/build-env';
+import { installSqlite, removeSqliteLayer, sqliteEnv } from '../../src/layers/sqlite';
 import { Log } from '../../src/log';
 import { Dependency } from '../../src/python/manifest';
 import { createScenario, layerPath, readLayerToml, runBuild, type Scenario } from '../helpers/lifecycle';
@@ -90,8 +91,8 @@ describe('installSqlite on a temp layers dir', () => {
       types: { build: true, launch: true, cache: true },
       metadata: { sqlite_version: VERSION, artifact_sha256: sqliteIndex().sha256, arch: 'amd64', distro_name: 'debian', distro_version: '12', build: expect.stringMatching(/^source:/) },
     });
-    // withSqlite: a C extension build in our own process sees the headers with no flags at all.
-    const ownEnv = withSqlite(baseEnv(), dir);
+    // BuildEnv.withLayer: a C extension build in our own process sees the headers with no flags at all.
+    const ownEnv = (await BuildEnv.from(baseEnv()).withLayer(dir, sqliteEnv(dir))).toRecord();
     const hdr = spawnSync('sh', ['-c', 'echo "#include <sqlite3.h>" | cc -E -x c - | grep -m1 -o "[^\\"]*sqlite3.h"'], { env: ownEnv, encoding: 'utf8' });
     expect(hdr.stdout.trim()).toBe(path.join(dir, 'include', 'sqlite3.h'));
 

@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { UserError } from '../../src/errors';
+import { userError } from '../helpers/user-error';
 import {
   decodeCustomSshKey,
   explainInstallFailure,
@@ -35,16 +36,6 @@ function opensshKey(cipher: string, kdf: string): string {
 
 const PLAIN = opensshKey('none', 'none');
 const b64 = (s: string) => Buffer.from(s).toString('base64');
-
-function userError(fn: () => unknown): UserError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof UserError) return e;
-    throw e;
-  }
-  throw new Error('expected a UserError');
-}
 
 describe('CUSTOM_SSH_KEY decoding', () => {
   it('accepts base64 -w0 and wrapped base64, and ends the key with a newline', () => {

@@ -12,8 +12,8 @@ import {
   relocatePkgConfig,
   SQLITE_COMPILE_OPTIONS,
   sqliteWanted,
-  withSqlite,
-} from '../../src/python/sqlite-build';
+} from '../../src/layers/sqlite/plan';
+import { applyLayers } from '../../src/cnb/env';
 
 const SHA = 'f6b50b0c103392af32a8be15b2b9d25959de9a00a70c3979128aafeaa5338b3f';
 const source = Dependency.parse({ id: 'sqlite', version: '3.52.0', uri: 'https://sqlite.org/2026/sqlite-autoconf-3520000.tar.gz', checksum: `sha256:${SHA}` });
@@ -105,8 +105,8 @@ describe('pkg-config and env', () => {
       { file: 'env.build/PKG_CONFIG_PATH.delim', content: ':' },
     ]);
   });
-  it('withSqlite: what our own pip needs', () => {
-    expect(withSqlite({ PATH: '/usr/bin', CPATH: '/py/include' }, '/l/sqlite')).toEqual({
+  it('the sqlite layer in the build env (BuildEnv.withLayer): what our own pip needs', () => {
+    expect(applyLayers({ PATH: '/usr/bin', CPATH: '/py/include' }, [{ dir: '/l/sqlite', env: sqliteEnv('/l/sqlite'), hasBin: true, hasLib: true, hasInclude: true }], 'build')).toEqual({
       PATH: '/l/sqlite/bin:/usr/bin',
       CPATH: '/l/sqlite/include:/py/include',
       LIBRARY_PATH: '/l/sqlite/lib',

@@ -1,10 +1,10 @@
-// Pure decisions for the sqlite layer: whether it is wanted (BP_PYTHON_SQLITE), which manifest entry
+// Pure decisions for the sqlite layer (src/layers/sqlite/index.ts does the IO): whether it is wanted (BP_PYTHON_SQLITE), which manifest entry
 // to use (a prebuilt archive for this distro beats compiling the source), the compiler and flags
 // (honouring CC / CFLAGS / LDFLAGS), the exact cc command lines, and the pkg-config file.
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
-import { UserError } from '../errors';
-import type { Dependency } from './manifest';
+import { UserError } from '../../errors';
+import type { Dependency } from '../../python/manifest';
 
 /**
  * Compile-time options, as mainstream distributions build SQLite. Reference: Debian's sqlite3
@@ -192,22 +192,4 @@ export function pkgConfigFile(prefix: string, version: string): string {
 /** Points an existing .pc file (from a prebuilt archive) at the layer: its prefix= line. */
 export function relocatePkgConfig(text: string, prefix: string): string {
   return /^prefix=.*$/m.test(text) ? text.replace(/^prefix=.*$/m, `prefix=${prefix}`) : `prefix=${prefix}\n${text}`;
-}
-
-/**
- * The env a process started inside our own build (pip compiling a C extension) needs to see the
- * layer, given the env it would otherwise get: the lifecycle applies bin/, lib/, include/ and our
- * PKG_CONFIG_PATH only for LATER buildpacks, after our bin/build exits.
- */
-export function withSqlite(env: Record<string, string>, dir: string): Record<string, string> {
-  const out = { ...env };
-  const prepend = (name: string, value: string) => {
-    out[name] = out[name] ? `${value}:${out[name]}` : value;
-  };
-  prepend('PATH', path.join(dir, 'bin'));
-  prepend('LD_LIBRARY_PATH', path.join(dir, 'lib'));
-  prepend('LIBRARY_PATH', path.join(dir, 'lib'));
-  prepend('CPATH', path.join(dir, 'include'));
-  prepend('PKG_CONFIG_PATH', path.join(dir, 'lib', 'pkgconfig'));
-  return out;
 }

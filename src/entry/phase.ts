@@ -4,12 +4,12 @@
 // error classes it checks: errors never cross from one bundle to the other.
 import * as path from 'node:path';
 import { readFileSync } from 'node:fs';
-import { ContextError } from './cnb/context';
-import { EXIT } from './cnb/exit-codes';
-import { TomlError } from './cnb/toml';
-import { UserError } from './errors';
-import { toUserError } from './explain';
-import type { Log } from './log';
+import { ContextError } from '../cnb/context';
+import { EXIT } from '../cnb/exit-codes';
+import { TomlError } from '../cnb/toml';
+import { UserError } from '../errors';
+import { toUserError } from '../explain';
+import type { Log } from '../log';
 
 export function osRelease(): string | undefined {
   try {

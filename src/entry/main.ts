@@ -8,13 +8,13 @@
 // build: it should compile the little it needs.
 import * as path from 'node:path';
 import * as vm from 'node:vm';
-import { detectContext } from './cnb/context';
-import { EXIT } from './cnb/exit-codes';
-import { writeBuildPlan } from './cnb/build-plan';
-import { detect } from './detect';
-import { Log, listing } from './log';
+import { detectContext } from '../cnb/context';
+import { EXIT } from '../cnb/exit-codes';
+import { writeBuildPlan } from '../cnb/build-plan';
+import { detect } from '../detect';
+import { Log, listing } from '../log';
 import { buildpackDirFromExecutable, osRelease, runPhase } from './phase';
-import { readApp } from './project';
+import { readApp } from '../project';
 
 type Phase = 'detect' | 'build';
 type BuildPhase = typeof import('./build-phase');

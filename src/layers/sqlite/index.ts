@@ -11,18 +11,17 @@
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Target } from '../cnb/context';
-import { LayerEnv, writeLayerEnv } from '../cnb/env';
-import { defineLayer, dropLayer, openLayer, stringKey } from '../cnb/layer';
-import { UserError } from '../errors';
-import { downloadVerified } from '../io/download';
-import { checkExit, run, which, type RunResult } from '../io/exec';
-import { whenCommandFails } from '../explain';
-import { compressionOf, extractTar } from '../io/extract';
-import { listDir, makeDir, pathExists, removePath, writeFileAtomic } from '../io/fs';
-import { formatBytes, formatDuration, type Log } from '../log';
-import { sha256Of, type Dependency } from '../python/manifest';
-import { applyMirror, type MirrorConfig } from '../python/mirrors';
+import type { Target } from '../../cnb/context';
+import { LayerEnv, writeLayerEnv } from '../../cnb/env';
+import { defineLayer, dropLayer, openLayer, stringKey } from '../../cnb/layer';
+import { UserError } from '../../errors';
+import { checkExit, run, which, type RunResult } from '../../io/exec';
+import { whenCommandFails } from '../../explain';
+import { listDir, makeDir, pathExists, removePath, writeFileAtomic } from '../../io/fs';
+import { formatDuration, Log } from '../../log';
+import type { BuildEnv } from '../../cnb/build-env';
+import { sha256Of, type Dependency } from '../../python/manifest';
+import type { MirrorConfig } from '../../python/mirrors';
 import {
   archivePrefix,
   buildOptionsKey,
@@ -33,17 +32,13 @@ import {
   pkgConfigFile,
   relocatePkgConfig,
   SQLITE_FEATURES,
-  sqliteWanted,
   type Compiler,
-} from '../python/sqlite-build';
-import { logCacheMiss } from './reasons';
+} from './plan';
+import { fetchIntoLayer, logCacheHit, logCacheMiss, targetKey } from '../kit';
 
-export { sqliteWanted, chooseSqliteEntry, withSqlite, SQLITE_COMPILE_OPTIONS, SQLITE_FEATURES } from '../python/sqlite-build';
-
-export const SQLITE_LAYER = 'sqlite';
 
 export const sqliteLayer = defineLayer({
-  name: SQLITE_LAYER,
+  name: 'sqlite',
   types: { build: true, launch: true, cache: true },
   key: stringKey(['sqlite_version', 'artifact_sha256', 'arch', 'distro_name', 'distro_version', 'build'] as const),
   reasons: {
@@ -89,7 +84,7 @@ export function sqliteEnv(dir: string): LayerEnv {
 
 /** BP_PYTHON_SQLITE=false: removes a cached layer (metadata first). */
 export async function removeSqliteLayer(layersDir: string, log: Log): Promise<void> {
-  const existed = await dropLayer(layersDir, SQLITE_LAYER);
+  const existed = await dropLayer(layersDir, sqliteLayer.name);
   log.info(`Skipping SQLite (BP_PYTHON_SQLITE=false)${existed ? '; removed the cached SQLite layer' : ''}`);
 }
 
@@ -99,7 +94,7 @@ export async function installSqlite(opts: InstallSqliteOptions): Promise<SqliteR
     const where = `${opts.target.os}/${opts.target.arch}${opts.target.distroName ? ` (${opts.target.distroName} ${opts.target.distroVersion ?? ''})`.replace(' )', ')') : ''}`;
     const body = [`The dependency manifest has no "sqlite" entry for ${where}.`, 'Add one (buildpack.toml or BP_PYTHON_MANIFEST), or set BP_PYTHON_SQLITE=false.'];
     if (opts.explicitlyRequested) throw new UserError('SQLite is not available', body);
-    await dropLayer(opts.layersDir, SQLITE_LAYER);
+    await dropLayer(opts.layersDir, sqliteLayer.name);
     log.warning('SQLite is not available: skipping it', body);
     return { status: 'skipped' };
   }
@@ -109,16 +104,14 @@ export async function installSqlite(opts: InstallSqliteOptions): Promise<SqliteR
   const key = {
     sqlite_version: entry.version,
     artifact_sha256: sha256Of(entry),
-    arch: opts.target.arch,
-    distro_name: opts.target.distroName ?? 'unknown',
-    distro_version: opts.target.distroVersion ?? 'unknown',
+    ...targetKey(opts.target),
     build: prebuilt ? 'prebuilt' : buildOptionsKey(compiler),
   };
   const layer = await openLayer(opts.layersDir, sqliteLayer, key);
   const env = sqliteEnv(layer.dir);
   const d = layer.decision;
   if (d.action === 'reuse') {
-    log.info(`Using cached SQLite ${entry.version}`);
+    logCacheHit(log, `SQLite ${entry.version}`);
     await writeLayerEnv(layer.dir, env);
     return { status: 'reused', dir: layer.dir, env, version: entry.version };
   }
@@ -164,25 +157,7 @@ function noCompiler(opts: InstallSqliteOptions, compiler: Compiler): SqliteResul
 
 /** Downloads and verifies `entry`, streaming its archive (entries under `prefix`) into `dest`. */
 async function fetchInto(opts: InstallSqliteOptions, entry: Dependency, dest: string, what: string): Promise<void> {
-  const { url, via } = applyMirror(entry.uri, opts.mirrors);
-  opts.log.info(`Downloading ${what} from ${url}${via ? ` (mirror from ${via})` : ''}`);
-  let files = 0;
-  const result = await downloadVerified(
-    url,
-    sha256Of(entry),
-    async (body) => {
-      files = (await extractTar(body, dest, { compression: compressionOf(entry.uri), prefix: archivePrefix(entry) })).files;
-    },
-    {
-      reset: async () => {
-        await removePath(dest);
-        await makeDir(dest);
-      },
-      onRetry: ({ attempt, reason, delayMs }) => opts.log.detail(`Attempt ${attempt} failed (${reason}); retrying in ${formatDuration(delayMs)}`),
-    },
-  );
-  const seconds = Math.max(result.ms, 1) / 1000;
-  opts.log.info(`Downloaded and unpacked ${formatBytes(result.bytes)} in ${formatDuration(result.ms)} (${formatBytes(result.bytes / seconds)}/s), ${files} files, sha256 verified`);
+  await fetchIntoLayer(entry, dest, { prefix: archivePrefix(entry), what, mirrors: opts.mirrors, log: opts.log });
 }
 
 async function installPrebuilt(opts: InstallSqliteOptions, entry: Dependency, dir: string): Promise<void> {
@@ -291,4 +266,37 @@ async function smokeTest(dir: string, version: string, env: Record<string, strin
   if (r.exitCode !== 0 || !said.startsWith(`${version} `)) {
     throw new UserError('The installed SQLite does not work', [`\`sqlite3 -version\` ${r.exitCode !== 0 ? `exited with code ${r.exitCode}` : `printed a different version than ${version}`}:`, '', ...(said ? said.split('\n').map((l) => `    ${l}`) : ['    (no output)']), '', 'Check CC, CFLAGS and LDFLAGS, or the prebuilt archive in the manifest.']);
   }
+}
+
+/**
+ * SQLite needs neither Python nor the dependencies, so it is built beside the Python install (its
+ * log is kept and shown after). `join` waits for it and adds the layer to the build env: the
+ * dependency install needs it, because packages with C extensions compile against sqlite3.h.
+ */
+export function startSqlite(opts: { layersDir: string; wanted: boolean; explicit: boolean; entry?: Dependency; target: Target; mirrors: ReadonlyArray<MirrorConfig | undefined>; env: BuildEnv }): { join(env: BuildEnv, log: Log): Promise<BuildEnv> } {
+  if (!opts.wanted) {
+    return {
+      async join(env, log) {
+        log.step('Installing SQLite3');
+        await removeSqliteLayer(opts.layersDir, log);
+        return env;
+      },
+    };
+  }
+  const buffered = Log.buffered();
+  const task = installSqlite({ layersDir: opts.layersDir, entry: opts.entry, target: opts.target, mirrors: opts.mirrors, env: opts.env.toRecord(), log: buffered.log, explicitlyRequested: opts.explicit });
+  task.catch(() => undefined); // awaited in join; do not let it go unhandled meanwhile
+  return {
+    async join(env, log) {
+      const started = Date.now();
+      let result: SqliteResult;
+      try {
+        result = await task;
+      } finally {
+        log.step(`Installing SQLite3 (built beside the Python install${Date.now() - started > 50 ? `; waited ${formatDuration(Date.now() - started)} for it` : ''})`);
+        buffered.flushTo(log);
+      }
+      return result.dir && result.env ? env.withLayer(result.dir, result.env) : env;
+    },
+  };
 }

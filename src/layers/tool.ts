@@ -1,0 +1,84 @@
+// A build tool installed from its pinned, verified wheel into its own layer (pip, uv; Poetry and
+// Pipenv next), with the runtime's own bundled pip: `python -m pip install --user` with
+// PYTHONUSERBASE at the layer (as Heroku's CNB installs pip, Poetry and uv), so the tool lands in
+// <layer>/bin and <layer>/lib. --isolated and --no-index: the wheel is the only input, whatever pip
+// configuration the app or platform has. Build-only layers: the tools are not in the image.
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createWriteStream, promises as fsp } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import type { BuildEnv } from '../cnb/build-env';
+import { writeLayerEnv, type LayerEnv } from '../cnb/env';
+import { openLayer, type LayerDefinition, type LayerKey } from '../cnb/layer';
+import { whenCommandFails } from '../explain';
+import { downloadVerified } from '../io/download';
+import { runOrThrow } from '../io/exec';
+import { removePath } from '../io/fs';
+import { formatBytes, formatDuration, type Log } from '../log';
+import { sha256Of, type Dependency } from '../python/manifest';
+import { applyMirror, type MirrorConfig } from '../python/mirrors';
+import { logCacheHit, logCacheMiss } from './kit';
+
+export interface InstalledTool {
+  dir: string;
+  /** The tool's executable (<layer>/bin/<id>). */
+  executable: string;
+  /** "pip 26.3": part of the site-packages key. */
+  installer: string;
+  env: LayerEnv;
+}
+
+/** What every tool layer is installed with (a tool keys its layer on some of these). */
+export interface ToolInstallOptions {
+  layersDir: string;
+  /** The pinned wheel's manifest entry. */
+  entry: Dependency;
+  pythonVersion: string;
+  arch: string;
+  /** The runtime's python3, whose bundled pip installs the wheel. */
+  python: string;
+  env: BuildEnv;
+  mirrors: ReadonlyArray<MirrorConfig | undefined>;
+  log: Log;
+}
+
+export async function installTool<K extends LayerKey>(opts: ToolInstallOptions & { def: LayerDefinition<K>; key: K; layerEnv: (dir: string) => LayerEnv }): Promise<InstalledTool> {
+  const { entry, log } = opts;
+  const layer = await openLayer(opts.layersDir, opts.def, opts.key);
+  const env = opts.layerEnv(layer.dir);
+  const installed = { dir: layer.dir, executable: path.join(layer.dir, 'bin', entry.id), installer: `${entry.id} ${entry.version}`, env };
+  if (layer.decision.action === 'reuse') {
+    logCacheHit(log, `${entry.id} ${entry.version}`);
+    await writeLayerEnv(layer.dir, env);
+    return installed;
+  }
+  logCacheMiss(log, entry.id, layer.decision, (cached) => cached[`${entry.id}_version`]);
+  const started = Date.now();
+  try {
+    const bytes = await installToolWheel({ entry, layerDir: layer.dir, python: opts.python, env: opts.env, mirrors: opts.mirrors });
+    await writeLayerEnv(layer.dir, env);
+    await layer.commit();
+    log.info(`Installed ${entry.id} ${entry.version} (${formatBytes(bytes)} wheel, sha256 verified) in ${formatDuration(Date.now() - started)}`);
+    return installed;
+  } catch (e) {
+    await removePath(layer.dir);
+    throw e;
+  }
+}
+
+async function installToolWheel(opts: { entry: Dependency; layerDir: string; python: string; env: BuildEnv; mirrors: ReadonlyArray<MirrorConfig | undefined> }): Promise<number> {
+  const { entry } = opts;
+  const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), `python-cnb-${entry.id}-`));
+  try {
+    // The wheel's file name matters to pip (it reads the version and tags from it).
+    const wheel = path.join(tmp, decodeURIComponent(new URL(entry.uri).pathname.split('/').pop() ?? `${entry.id}-${entry.version}-py3-none-any.whl`));
+    const { url } = applyMirror(entry.uri, opts.mirrors);
+    const dl = await downloadVerified(url, sha256Of(entry), (body) => pipeline(body, createWriteStream(wheel)), { reset: () => fsp.rm(wheel, { force: true }) });
+    await runOrThrow(opts.python, ['-m', 'pip', 'install', '--isolated', '--no-cache-dir', '--no-index', '--no-deps', '--user', '--quiet', '--no-warn-script-location', wheel], {
+      env: opts.env.with({ PYTHONUSERBASE: opts.layerDir, PIP_DISABLE_PIP_VERSION_CHECK: '1', SOURCE_DATE_EPOCH: '315532801' }).toRecord(),
+    }).catch(whenCommandFails(() => ({ title: `Could not install ${entry.name} ${entry.version}`, lead: `The runtime's bundled pip failed to install the pinned ${entry.name} wheel:` })));
+    return dl.bytes;
+  } finally {
+    await fsp.rm(tmp, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,51 @@
+// The dependency step: the manager's build tool and its cache (pip + pip-cache, or uv + uv-cache),
+// then the venv (src/layers/site-packages.ts) inside the private-dependency scope. The layers of
+// the tools not used are dropped, so a switch from pip to uv leaves nothing behind.
+import type { Analysis } from '../analysis';
+import type { Binding } from '../cnb/bindings';
+import type { BuildEnv } from '../cnb/build-env';
+import type { BuildContext } from '../cnb/context';
+import { dropLayer } from '../cnb/layer';
+import { openPipCache } from '../layers/pip-cache';
+import { installPip, pipLayer } from '../layers/pip';
+import type { InstalledPython } from '../layers/python';
+import { installSitePackages, sitePackagesLayer } from '../layers/site-packages';
+import { installUv, uvLayer } from '../layers/uv';
+import { openUvCache, uvCacheLayer } from '../layers/uv-cache';
+import { pipCacheLayer } from '../layers/pip-cache';
+import type { Log } from '../log';
+import { withPrivateDependencies } from '../private-deps';
+
+const TOOLS = {
+  pip: { layers: [pipLayer.name, pipCacheLayer.name], install: installPip, openCache: openPipCache },
+  uv: { layers: [uvLayer.name, uvCacheLayer.name], install: installUv, openCache: openUvCache },
+} as const;
+
+/** Settings for every install. SOURCE_DATE_EPOCH makes pip compile hash-based .pyc files
+ *  (py_compile switches to CHECKED_HASH when it is set), so the exporter resetting every mtime to
+ *  1980 does not make them stale; 315532801 (1980-01-01T00:00:01Z) because ZIP cannot store dates
+ *  before 1980 (Heroku's python.rs chose the same). */
+const INSTALL_ENV: Readonly<Record<string, string>> = { SOURCE_DATE_EPOCH: '315532801', PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1', PYTHONUNBUFFERED: '1' };
+
+export async function installDependencies(opts: { ctx: BuildContext; analysis: Analysis; python: InstalledPython; bindings: readonly Binding[]; env: BuildEnv; log: Log }): Promise<{ venvDir: string; env: BuildEnv }> {
+  const { ctx, analysis, log } = opts;
+  const { manager, inputs, tool: entry } = analysis.dependencies!;
+  log.step(`Installing dependencies with ${entry.id} from ${inputs.label}`);
+  const layersDir = ctx.layersDir;
+  const pythonVersion = analysis.python.version;
+  const tools = TOOLS[manager.tool];
+  const tool = await tools.install({ layersDir, entry, pythonVersion, arch: ctx.target.arch, python: opts.python.python, env: opts.env, mirrors: analysis.mirrors, log });
+  const cache = await tools.openCache({ layersDir, pythonVersion, target: ctx.target, log });
+  for (const [name, other] of Object.entries(TOOLS)) if (name !== manager.tool) for (const layer of other.layers) await dropLayer(layersDir, layer);
+  const env = (await (await opts.env.withLayer(tool.dir, tool.env)).withLayer(cache.dir, cache.env)).with(INSTALL_ENV);
+  // The private-deps setup alone reads the SSH key (from the platform env): the install gets only paths.
+  const venv = await withPrivateDependencies({ env: { ...ctx.env, ...env.toRecord() }, bindings: opts.bindings, platformDir: ctx.platformDir, log }, (privateEnv, installLog) =>
+    installSitePackages({ layersDir, appDir: ctx.appDir, manager, inputs, pythonVersion, target: ctx.target, python: opts.python.python, tool, env: env.with(privateEnv), force: analysis.forceReinstall, log: installLog }),
+  );
+  return { venvDir: venv.dir, env: await env.withLayer(venv.dir, venv.env) };
+}
+
+/** No dependencies (any more): a restored venv or installer must not linger in the image or cache. */
+export async function dropDependencyLayers(layersDir: string): Promise<void> {
+  for (const name of [sitePackagesLayer.name, ...Object.values(TOOLS).flatMap((t) => t.layers)]) await dropLayer(layersDir, name);
+}

@@ -1,0 +1,66 @@
+// What every package manager provides (src/managers/<name>.ts, listed in index.ts): which build
+// tool runs it, its inputs read purely from the app snapshot (every input error is thrown there,
+// before any download), and the install into an empty venv. The site-packages layer
+// (src/layers/site-packages.ts) keys, reuses and commits the venv around `install`.
+import type { BuildEnv } from '../cnb/build-env';
+import type { Env } from '../cnb/context';
+import { UserError } from '../errors';
+import type { Log } from '../log';
+import type { AppSnapshot, PackageManager } from '../project';
+
+/** What the install is made from, taken from the app snapshot. */
+export interface DependencyInputs {
+  manager: PackageManager;
+  /** Every file that decides what is installed (hashed into the site-packages key). */
+  files: ReadonlyArray<{ name: string; bytes: Buffer }>;
+  /** Switches that change what is installed (part of the hash). */
+  switches: readonly string[];
+  /** A one-line label for the log: "requirements.txt (and base.txt)". */
+  label: string;
+  warnings: ReadonlyArray<{ title: string; body: string[] }>;
+  unpinned: readonly string[];
+  /** Wheels in the app's vendor/ directory (`pip download -d vendor -r requirements.txt`): when there
+   *  are any, pip installs from them alone (--no-index --find-links vendor), as air-gapped users work. */
+  vendoredWheels: readonly string[];
+}
+
+export interface InstallStep {
+  appDir: string;
+  inputs: DependencyInputs;
+  /** The empty venv to fill, and its python. */
+  venvDir: string;
+  venvPython: string;
+  /** The runtime's python3 (pip runs from it, with --python at the venv). */
+  python: string;
+  /** The build tool's executable (<layer>/bin/uv). */
+  tool: string;
+  env: BuildEnv;
+  /** A private scratch directory, removed after the install. */
+  tmp: string;
+  log: Log;
+}
+
+export interface Manager {
+  kind: PackageManager['kind'];
+  /** The pinned build tool that installs (its layer and cache layer are installed first). */
+  tool: 'pip' | 'uv';
+  /** Pure: the inputs from the snapshot, or the UserError that says what is wrong with them. */
+  inputs(app: AppSnapshot, choice: PackageManager, env: Env): DependencyInputs;
+  install(step: InstallStep): Promise<void>;
+}
+
+/** A dependency file's bytes from the snapshot, or the titled error a missing or odd one gets. */
+export function appFile(app: AppSnapshot, name: string, referencedBy?: string): Buffer {
+  const read = app.files[name];
+  if (read?.ok) return read.bytes;
+  const how = referencedBy ? ` (${referencedBy} refers to it)` : '';
+  if (!read || read.problem.includes('ENOENT')) throw new UserError(`${name} does not exist`, [`${name}${how} was not found in the app.`, `Create ${name}, or fix the reference in ${referencedBy ?? 'your files'}.`]);
+  throw new UserError(`${name} cannot be used`, [`${name}${how} ${read.problem}.`, `${name} must be a readable text file.`]);
+}
+
+/** The project's own metadata files that are present (`pip install .`, `-e .`). */
+export function projectFiles(app: AppSnapshot): Array<{ name: string; bytes: Buffer }> {
+  return PROJECT_FILES.filter((f) => app.entries.some((e) => e.name === f)).map((name) => ({ name, bytes: appFile(app, name) }));
+}
+
+export const PROJECT_FILES = ['pyproject.toml', 'setup.py', 'setup.cfg'] as const;
