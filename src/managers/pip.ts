@@ -17,6 +17,7 @@ export const pip: Manager = {
     const queue: Array<[string, string | undefined]> = [['requirements.txt', undefined]];
     const seen = new Set<string>();
     let unpinned: string[] = [];
+    const includes = new Map<string, string[]>();
     while (queue.length) {
       const [name, by] = queue.shift()!;
       if (seen.has(name)) continue;
@@ -26,7 +27,15 @@ export const pip: Manager = {
       files.push({ name, bytes });
       const text = bytes.toString('utf8');
       unpinned = [...unpinned, ...unpinnedRequirements(text)];
-      for (const ref of referencedFiles(name, text)) queue.push([ref, name]);
+      includes.set(name, referencedFiles(name, text));
+      for (const ref of includes.get(name)!) queue.push([ref, name]);
+    }
+    const loop = includeLoop(includes, 'requirements.txt');
+    if (loop) {
+      throw new UserError('Requirements files include each other', [
+        `${loop.join(' -> ')}: following these -r/-c lines never ends, so pip cannot read the requirements.`,
+        `Remove the line in ${loop[loop.length - 2]} that includes ${loop[loop.length - 1]}, so that no file includes itself again.`,
+      ]);
     }
     // `-e .` or `.` in requirements.txt installs the project itself: its metadata counts too.
     const label = files.length > 1 ? `requirements.txt (and ${listing(files.slice(1).map((f) => f.name))})` : 'requirements.txt';
@@ -34,3 +43,19 @@ export const pip: Manager = {
   },
   install: (step) => runPip(step, [...pipInstallCommon(step.inputs), '--requirement', 'requirements.txt']),
 };
+
+/** The first chain of includes that comes back to a file on it (a -> b -> a), or undefined. */
+export function includeLoop(includes: ReadonlyMap<string, readonly string[]>, root: string): string[] | undefined {
+  const done = new Set<string>();
+  const visit = (name: string, chain: string[]): string[] | undefined => {
+    if (chain.includes(name)) return [...chain.slice(chain.indexOf(name)), name];
+    if (done.has(name)) return undefined;
+    for (const next of includes.get(name) ?? []) {
+      const loop = visit(next, [...chain, name]);
+      if (loop) return loop;
+    }
+    done.add(name);
+    return undefined;
+  };
+  return visit(root, []);
+}

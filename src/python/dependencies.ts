@@ -10,7 +10,9 @@ export function referencedFiles(requirementsPath: string, text: string): string[
   const out: string[] = [];
   for (const raw of logicalLines(text)) {
     const m = /^(?:-r|--requirement|-c|--constraint)(?:\s*=\s*|\s+|(?=[^\s-]))(\S+)/.exec(raw);
-    if (m && !/^[a-z]+:\/\//i.test(m[1]!)) out.push(path.posix.normalize(path.posix.join(path.posix.dirname(requirementsPath), m[1]!)));
+    // An absolute path stays absolute (joined, /etc/passwd would become etc/passwd inside the app);
+    // a relative one is relative to the file that names it, as pip reads it.
+    if (m && !/^[a-z]+:\/\//i.test(m[1]!)) out.push(path.posix.isAbsolute(m[1]!) ? path.posix.normalize(m[1]!) : path.posix.normalize(path.posix.join(path.posix.dirname(requirementsPath), m[1]!)));
   }
   return out;
 }

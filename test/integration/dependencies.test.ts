@@ -133,6 +133,20 @@ describe('bad dependency input: the message names the file and the requirement, 
     if (fixture === 'requirements-broken-sdist') expect(r.buildLog).toContain('this package fails to build on purpose'); // pip's own output is shown
   });
 
+  it.each([
+    ['requirements-outside-app', /Error: Requirements file outside the app[\s\S]*requirements\.txt refers to \/etc\/passwd, which is outside the app directory/],
+    ['requirements-include-loop', /Error: Requirements files include each other[\s\S]*requirements\.txt -> requirements\/base\.txt -> requirements\.txt/],
+  ])('%s: a titled input error before any download', async (fixture, pattern) => {
+    const s = await scenario(fixture);
+    const r = await runBuild(s, { upTo: 'builder' });
+    expect(r.success).toBe(false);
+    expect(r.buildLog).toMatch(pattern);
+    expect(r.buildLog).not.toMatch(/Create etc\/passwd|Downloading Python/);
+    expect(r.buildLog).not.toMatch(/^\s+at .+\(.+:\d+:\d+\)$/m);
+    expect(readLayerToml(s, 'python')).toBeUndefined();
+    expect(fs.existsSync(path.join(s.appDir, 'etc'))).toBe(false);
+  });
+
   it('unpinned requirements: installed, with a warning about drift and the switch', async () => {
     const s = await scenario('requirements-unpinned');
     const r = await runBuild(s, { upTo: 'builder' });

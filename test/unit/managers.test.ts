@@ -41,6 +41,21 @@ describe('package managers: inputs from the snapshot (pure)', () => {
     expect(e.title).toBe('Requirements file outside the app');
   });
 
+  it.each(['--requirement=/etc/passwd', '-r /etc/passwd', '-c /etc/passwd', '-r ../../etc/passwd', '-r sub/../../outside.txt'])('pip: `%s` is outside the app, not a file to create', (line) => {
+    const e = userError(() => inputsOf(app({ 'requirements.txt': `${line}\n` })));
+    expect(e.title).toBe('Requirements file outside the app');
+    expect(e.body.join('\n')).not.toMatch(/Create|etc\/passwd was not found/);
+  });
+
+  it('pip: an include loop is a titled error naming the chain; a diamond is not a loop', () => {
+    const loop = userError(() => inputsOf(app({ 'requirements.txt': '-r a.txt\n', 'a.txt': '-r b.txt\n', 'b.txt': '-c a.txt\n' })));
+    expect(loop.title).toBe('Requirements files include each other');
+    expect(loop.body[0]).toContain('a.txt -> b.txt -> a.txt');
+    expect(userError(() => inputsOf(app({ 'requirements.txt': '-r requirements.txt\n' }))).body[0]).toContain('requirements.txt -> requirements.txt');
+    const diamond = inputsOf(app({ 'requirements.txt': '-r a.txt\n-r b.txt\n', 'a.txt': '-r c.txt\n', 'b.txt': '-r c.txt\n', 'c.txt': 'flask==3.1.0\n' }));
+    expect(diamond.files.map((f) => f.name)).toEqual(['requirements.txt', 'a.txt', 'b.txt', 'c.txt']);
+  });
+
   it('vendor/ wheels become part of the inputs for pip, not for uv', () => {
     const pip = inputsOf(app({ 'requirements.txt': 'flask==3.1.0\n' }, { vendoredWheels: ['flask-3.1.0-py3-none-any.whl'] }));
     expect(pip.vendoredWheels).toEqual(['flask-3.1.0-py3-none-any.whl']);
