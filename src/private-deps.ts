@@ -352,11 +352,17 @@ export async function preparePrivateDependencies(opts: { env: Env; bindings: rea
   for (const [name, redacted] of [['PIP_INDEX_URL', redactedIndexUrls(env.PIP_INDEX_URL)], ['PIP_EXTRA_INDEX_URL', redactedIndexUrls(env.PIP_EXTRA_INDEX_URL)]] as const) {
     if (redacted.length) log.info(`Private index: ${name} carries credentials (${listing(redacted)}; never logged)`);
   }
+  const tmpDir = opts.tmpDir ?? os.tmpdir();
+  // A build killed with SIGKILL (no exit handler runs) leaves its private directory behind; the
+  // next build removes it before it writes its own. The directory names its owner's pid, so a
+  // build running beside this one keeps its directory.
+  const stale = await removeStaleSecretDirs(tmpDir);
+  if (stale.length) log.detail(`Removed ${stale.length === 1 ? 'the private directory' : `${stale.length} private directories`} of a build that was killed (${listing(stale)})`);
   if (!ssh.length && !netrcBindings.length && !pipBindings.length) {
     return { env: {}, log: tapped, rethrow, cleanup: async () => undefined };
   }
 
-  const dir = await fsp.mkdtemp(path.join(opts.tmpDir ?? os.tmpdir(), SECRETS_DIR_PREFIX));
+  const dir = await fsp.mkdtemp(path.join(tmpDir, `${SECRETS_DIR_PREFIX}${process.pid}-`));
   await fsp.chmod(dir, 0o700);
   // Last resort for a process that ends before `cleanup` (the normal path) runs.
   const removeNow = () => rmSync(dir, { recursive: true, force: true });
@@ -469,6 +475,27 @@ export async function preparePrivateDependencies(opts: { env: Env; bindings: rea
   } catch (e) {
     await cleanup();
     throw e;
+  }
+}
+
+/** Removes the private directories in `tmpDir` whose build process is gone; returns their names. */
+export async function removeStaleSecretDirs(tmpDir: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await fsp.readdir(tmpDir).catch(() => [] as string[])) {
+    const pid = new RegExp(`^${SECRETS_DIR_PREFIX}(\\d+)-`).exec(name)?.[1];
+    if (!pid || processAlive(Number(pid))) continue;
+    await fsp.rm(path.join(tmpDir, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // alive, another user's
   }
 }
 
