@@ -1,5 +1,5 @@
 // bin/build. A bundle of its own (build/build.js; an asset of the packaged executable), loaded by
-// src/main.ts only when the phase is build, so that bin/detect never compiles it: the lifecycle runs
+// src/entry/main.ts only when the phase is build, so that bin/detect never compiles it: the lifecycle runs
 // detect for every buildpack of every group, and compiling this much code was a third of its time.
 import { buildContext } from '../cnb/context';
 import { EXIT } from '../cnb/exit-codes';

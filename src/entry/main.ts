@@ -47,7 +47,7 @@ async function runDetect(log: Log): Promise<number> {
 /**
  * The build phase's module: the packaged executable's asset build.js (a single executable
  * application's require loads only Node's builtins, which is all the bundle needs), else
- * build/build.js beside this bundle, else (from source) src/build-phase.ts.
+ * build/build.js beside this bundle, else (from source) src/entry/build-phase.ts.
  * https://nodejs.org/docs/latest-v20.x/api/single-executable-applications.html#assets
  */
 function loadBuildPhase(): BuildPhase {

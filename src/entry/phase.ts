@@ -1,6 +1,6 @@
 // What bin/detect and bin/build share around their work: where the buildpack and the OS release are,
 // and how an error becomes an exit code and one message. The build phase is a separate bundle
-// (see loadBuildPhase in src/main.ts), so each bundle has its own copy of this module and of the
+// (see loadBuildPhase in src/entry/main.ts), so each bundle has its own copy of this module and of the
 // error classes it checks: errors never cross from one bundle to the other.
 import * as path from 'node:path';
 import { readFileSync } from 'node:fs';
