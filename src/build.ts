@@ -18,7 +18,7 @@ import { writeWebConcurrency } from './layers/web-concurrency';
 import { formatDuration, listing, type Log } from './log';
 import { dropDependencyLayers, installDependencies } from './managers/install';
 import { chooseProcesses } from './processes';
-import { describeEntry, readApp, type AppSnapshot } from './project';
+import { describeEntry, readAppForBuild, type AppSnapshot } from './project';
 import { buildpackManifest, loadOperatorManifest, mergeManifests } from './python/manifest';
 
 export async function build(ctx: BuildContext, info: BuildpackInfo, log: Log): Promise<void> {
@@ -52,7 +52,7 @@ export async function build(ctx: BuildContext, info: BuildpackInfo, log: Log): P
 /** All the reading the analysis needs, in one place (the app once, the plan, the manifests, the bindings). */
 async function readInputs(ctx: BuildContext, info: BuildpackInfo): Promise<BuildInputs> {
   const plan = await readBuildpackPlan(ctx.buildpackPlanPath);
-  const app = await readApp(ctx.appDir, 'build');
+  const app = await readAppForBuild(ctx.appDir);
   const operator = await loadOperatorManifest(ctx.env.BP_PYTHON_MANIFEST, { readText: (p) => readFile(p, 'utf8'), fetchText });
   const manifest = mergeManifests(operator, buildpackManifest(info.metadata));
   const bindings = await readBindings(ctx.platformDir, ctx.env);

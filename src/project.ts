@@ -44,23 +44,32 @@ export interface AppSnapshot {
   wsgiPackages?: readonly string[];
 }
 
-export async function readApp(appDir: string, scope: 'detect' | 'build' = 'detect'): Promise<AppSnapshot> {
+export async function readApp(appDir: string): Promise<AppSnapshot> {
+  return readFiles(appDir, await listDir(appDir), FILES_READ);
+}
+
+/** What build reads: detect's snapshot and everything a later step needs (a separate function, so
+ *  that the detect bundle leaves it out). */
+export async function readAppForBuild(appDir: string): Promise<AppSnapshot> {
   const entries = await listDir(appDir);
+  const { files } = await readFiles(appDir, entries, BUILD_FILES_READ, BUILD_MAX_BYTES);
   const present = new Set(entries.map((e) => e.name));
-  const files: Record<string, FileRead> = {};
-  const wanted = scope === 'detect' ? FILES_READ : BUILD_FILES_READ;
-  const maxBytes = scope === 'detect' ? undefined : BUILD_MAX_BYTES;
-  await Promise.all(
-    wanted.filter((f) => present.has(f)).map(async (f) => {
-      files[f] = await readSmallFile(path.join(appDir, f), maxBytes);
-    }),
-  );
-  if (scope === 'detect') return { entries, files };
   await readRequirementsClosure(appDir, files);
   const vendoredWheels = (await listDir(path.join(appDir, 'vendor'))).filter((e) => e.kind === 'file' && e.name.endsWith('.whl')).map((e) => e.name);
   const wsgiPackages: string[] = [];
   if (present.has('manage.py')) for (const e of entries) if (e.kind === 'dir' && (await pathExists(path.join(appDir, e.name, 'wsgi.py')))) wsgiPackages.push(e.name);
   return { entries, files, vendoredWheels, wsgiPackages };
+}
+
+async function readFiles(appDir: string, entries: AppSnapshot['entries'], wanted: readonly string[], maxBytes?: number): Promise<{ entries: AppSnapshot['entries']; files: Record<string, FileRead> }> {
+  const present = new Set(entries.map((e) => e.name));
+  const files: Record<string, FileRead> = {};
+  await Promise.all(
+    wanted.filter((f) => present.has(f)).map(async (f) => {
+      files[f] = await readSmallFile(path.join(appDir, f), maxBytes);
+    }),
+  );
+  return { entries, files };
 }
 
 /** Follows requirements.txt's -r/-c references, reading each file inside the app once (the

@@ -4,6 +4,7 @@
 import { buildContext } from '../cnb/context';
 import { EXIT } from '../cnb/exit-codes';
 import { build } from '../build';
+import { toUserError } from '../explain';
 import { readBuildpackInfo } from '../buildpack-info';
 import { Log } from '../log';
 import { buildpackDirFromExecutable, osRelease, runPhase } from './phase';
@@ -15,5 +16,5 @@ export function runBuild(): Promise<number> {
     const info = await readBuildpackInfo(ctx.buildpackDir);
     await build(ctx, info, log);
     return EXIT.OK;
-  });
+  }, toUserError);
 }

@@ -8,7 +8,6 @@ import { ContextError } from '../cnb/context';
 import { EXIT } from '../cnb/exit-codes';
 import { TomlError } from '../cnb/toml';
 import { UserError } from '../errors';
-import { toUserError } from '../explain';
 import type { Log } from '../log';
 
 export function osRelease(): string | undefined {
@@ -25,12 +24,16 @@ export function buildpackDirFromExecutable(): string {
   return path.resolve(path.dirname(invoked), '..');
 }
 
-/** Runs a phase; a user's mistake is one message and exit 1, anything else a bug report and exit 2. */
-export async function runPhase(log: Log, work: () => Promise<number>): Promise<number> {
+/**
+ * Runs a phase; a user's mistake is one message and exit 1, anything else a bug report and exit 2.
+ * `render` turns the IO edge's typed failures into UserErrors (the build phase passes
+ * src/explain.ts's toUserError; detect does no IO that fails that way, and stays small without it).
+ */
+export async function runPhase(log: Log, work: () => Promise<number>, render: (e: unknown) => unknown = (e) => e): Promise<number> {
   try {
     return await work();
   } catch (thrown) {
-    const e = toUserError(thrown);
+    const e = render(thrown);
     if (e instanceof UserError) {
       log.error(e.title, e.body);
       return EXIT.USER_ERROR;

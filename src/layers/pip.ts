@@ -2,17 +2,11 @@
 // verified wheel (src/layers/tool.ts). Build-only: pip is a build tool, so it is not on the launch
 // PATH and not in the image. Key: pip version, python version.
 import { LayerEnv } from '../cnb/env';
-import { defineLayer, stringKey } from '../cnb/layer';
-import { installTool, type InstalledTool, type ToolInstallOptions } from './tool';
+import { defineToolLayer, installTool, type InstalledTool, type ToolInstallOptions } from './tool';
 
-export const pipLayer = defineLayer({
-  name: 'pip',
-  types: { build: true, launch: false, cache: true },
-  key: stringKey(['pip_version', 'python_version'] as const),
-  reasons: {
-    pip_version: (a, b) => `the pip version changed from ${a} to ${b}`,
-    python_version: (a, b) => `the Python version changed from ${a} to ${b}`,
-  },
+export const pipLayer = defineToolLayer('pip', {
+  pip_version: (a, b) => `the pip version changed from ${a} to ${b}`,
+  python_version: (a, b) => `the Python version changed from ${a} to ${b}`,
 });
 
 export function pipEnv(dir: string): LayerEnv {

@@ -9,7 +9,7 @@ import { createWriteStream, promises as fsp } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { BuildEnv } from '../cnb/build-env';
 import { writeLayerEnv, type LayerEnv } from '../cnb/env';
-import { openLayer, type LayerDefinition, type LayerKey } from '../cnb/layer';
+import { defineLayer, openLayer, stringKey, type LayerDefinition, type LayerKey } from '../cnb/layer';
 import { whenCommandFails } from '../explain';
 import { downloadVerified } from '../io/download';
 import { runOrThrow } from '../io/exec';
@@ -18,6 +18,12 @@ import { formatBytes, formatDuration, type Log } from '../log';
 import { sha256Of, type Dependency } from '../python/manifest';
 import { applyMirror, type MirrorConfig } from '../python/mirrors';
 import { logCacheHit, logCacheMiss } from './kit';
+
+/** A tool's layer: build and cache, never launch (the tools are not in the image); keyed on the
+ *  fields its reasons name. */
+export function defineToolLayer<F extends string>(name: string, reasons: Record<F, (cached: string, wanted: string) => string>): LayerDefinition<Record<F, string>> {
+  return defineLayer({ name, types: { build: true, launch: false, cache: true }, key: stringKey(Object.keys(reasons) as F[]), reasons });
+}
 
 export interface InstalledTool {
   dir: string;

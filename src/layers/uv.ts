@@ -3,17 +3,11 @@
 // (src/layers/tool.ts). Only for apps whose dependencies come from uv.lock. Build-only: uv is not in
 // the image. Key: uv version, arch (the binary does not depend on the Python version).
 import { LayerEnv } from '../cnb/env';
-import { defineLayer, stringKey } from '../cnb/layer';
-import { installTool, type InstalledTool, type ToolInstallOptions } from './tool';
+import { defineToolLayer, installTool, type InstalledTool, type ToolInstallOptions } from './tool';
 
-export const uvLayer = defineLayer({
-  name: 'uv',
-  types: { build: true, launch: false, cache: true },
-  key: stringKey(['uv_version', 'arch'] as const),
-  reasons: {
-    uv_version: (a, b) => `the uv version changed from ${a} to ${b}`,
-    arch: (a, b) => `the architecture changed from ${a} to ${b}`,
-  },
+export const uvLayer = defineToolLayer('uv', {
+  uv_version: (a, b) => `the uv version changed from ${a} to ${b}`,
+  arch: (a, b) => `the architecture changed from ${a} to ${b}`,
 });
 
 export function installUv(opts: ToolInstallOptions): Promise<InstalledTool> {
