@@ -10,6 +10,7 @@ import { describeTarget, type BuildContext } from './cnb/context';
 import { writeLaunchToml } from './cnb/launch';
 import { readBuildpackPlan } from './cnb/plan';
 import { runCollectstatic } from './django';
+import { rethrowExplained } from './explain';
 import { fetchText } from './io/download';
 import { pathExists, readFile } from './io/fs';
 import { installPython } from './layers/python';
@@ -53,7 +54,7 @@ export async function build(ctx: BuildContext, info: BuildpackInfo, log: Log): P
 async function readInputs(ctx: BuildContext, info: BuildpackInfo): Promise<BuildInputs> {
   const plan = await readBuildpackPlan(ctx.buildpackPlanPath);
   const app = await readAppForBuild(ctx.appDir);
-  const operator = await loadOperatorManifest(ctx.env.BP_PYTHON_MANIFEST, { readText: (p) => readFile(p, 'utf8'), fetchText });
+  const operator = await loadOperatorManifest(ctx.env.BP_PYTHON_MANIFEST, { readText: (p) => readFile(p, 'utf8'), fetchText: (url) => fetchText(url).catch(rethrowExplained) });
   const manifest = mergeManifests(operator, buildpackManifest(info.metadata));
   const bindings = await readBindings(ctx.platformDir, ctx.env);
   const pins = { pip: String(info.metadata['pip-version'] ?? ''), uv: String(info.metadata['uv-version'] ?? '') };

@@ -72,3 +72,8 @@ export function explain(f: Failure): UserError {
 export function toUserError(e: unknown): unknown {
   return e instanceof Failure ? explain(e) : e;
 }
+
+/** For `.catch()` at a step: a typed failure is thrown as its UserError, anything else unchanged. */
+export function rethrowExplained(e: unknown): never {
+  throw toUserError(e);
+}

@@ -5,6 +5,7 @@
 //     - the Python version changed from 3.12.1 to 3.13.9
 import type { Target } from '../cnb/context';
 import type { LayerDecision, LayerKey } from '../cnb/layer';
+import { rethrowExplained } from '../explain';
 import { downloadVerified } from '../io/download';
 import { compressionOf, extractTar } from '../io/extract';
 import { makeDir, removePath } from '../io/fs';
@@ -38,6 +39,8 @@ export async function fetchIntoLayer(entry: Dependency, dest: string, opts: { pr
   const { url, via } = applyMirror(entry.uri, opts.mirrors);
   log.info(`Downloading ${opts.what} from ${url}${via ? ` (mirror from ${via})` : ''}`);
   let files = 0;
+  // A failed download is said here, where it is known what was being fetched (a layer's API throws
+  // the titled UserError, as every step does).
   const result = await downloadVerified(
     url,
     sha256Of(entry),
@@ -51,7 +54,7 @@ export async function fetchIntoLayer(entry: Dependency, dest: string, opts: { pr
       },
       onRetry: ({ attempt, reason, delayMs }) => log.detail(`Attempt ${attempt} failed (${reason}); retrying in ${formatDuration(delayMs)}`),
     },
-  );
+  ).catch(rethrowExplained);
   const seconds = Math.max(result.ms, 1) / 1000;
   log.info(`Downloaded and unpacked ${formatBytes(result.bytes)} in ${formatDuration(result.ms)} (${formatBytes(result.bytes / seconds)}/s), ${files} files, sha256 verified`);
   return { bytes: result.bytes, files };

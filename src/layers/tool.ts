@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import type { BuildEnv } from '../cnb/build-env';
 import { writeLayerEnv, type LayerEnv } from '../cnb/env';
 import { defineLayer, openLayer, stringKey, type LayerDefinition, type LayerKey } from '../cnb/layer';
-import { whenCommandFails } from '../explain';
+import { rethrowExplained, whenCommandFails } from '../explain';
 import { downloadVerified } from '../io/download';
 import { runOrThrow } from '../io/exec';
 import { removePath } from '../io/fs';
@@ -79,7 +79,7 @@ async function installToolWheel(opts: { entry: Dependency; layerDir: string; pyt
     // The wheel's file name matters to pip (it reads the version and tags from it).
     const wheel = path.join(tmp, decodeURIComponent(new URL(entry.uri).pathname.split('/').pop() ?? `${entry.id}-${entry.version}-py3-none-any.whl`));
     const { url } = applyMirror(entry.uri, opts.mirrors);
-    const dl = await downloadVerified(url, sha256Of(entry), (body) => pipeline(body, createWriteStream(wheel)), { reset: () => fsp.rm(wheel, { force: true }) });
+    const dl = await downloadVerified(url, sha256Of(entry), (body) => pipeline(body, createWriteStream(wheel)), { reset: () => fsp.rm(wheel, { force: true }) }).catch(rethrowExplained);
     await runOrThrow(opts.python, ['-m', 'pip', 'install', '--isolated', '--no-cache-dir', '--no-index', '--no-deps', '--user', '--quiet', '--no-warn-script-location', wheel], {
       env: opts.env.with({ PYTHONUSERBASE: opts.layerDir, PIP_DISABLE_PIP_VERSION_CHECK: '1', SOURCE_DATE_EPOCH: '315532801' }).toRecord(),
     }).catch(whenCommandFails(() => ({ title: `Could not install ${entry.name} ${entry.version}`, lead: `The runtime's bundled pip failed to install the pinned ${entry.name} wheel:` })));
