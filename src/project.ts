@@ -193,3 +193,27 @@ export function analyseProject(app: AppSnapshot, env: Env): Project {
 export function describeEntry(name: string, kind: EntryKind): string {
   return kind === 'dir' ? `${printable(name)}/` : printable(name);
 }
+
+/** Virtual environments committed with the app: `.venv/` or `venv/` holding pyvenv.cfg, and the
+ *  classic buildpack's `.heroku/python`. They are shipped as app files, never used as the venv. */
+export const COMMITTED_VENV_DIRS = ['.venv', 'venv', '.heroku/python'] as const;
+
+export async function findCommittedVenvs(appDir: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const dir of COMMITTED_VENV_DIRS) {
+    const marker = dir === '.heroku/python' ? dir : `${dir}/pyvenv.cfg`;
+    if (await pathExists(path.join(appDir, marker))) found.push(dir);
+  }
+  return found;
+}
+
+/** The warning for committed venvs (pure). */
+export function committedVenvWarning(dirs: readonly string[]): UserError | undefined {
+  if (dirs.length === 0) return undefined;
+  const shown = dirs.map((d) => `${d}/`);
+  return new UserError(`The app contains a virtual environment: ${shown.join(', ')}`, [
+    `${shown.join(' and ')} ${dirs.length > 1 ? 'were' : 'was'} committed with the app. The buildpack never uses ${dirs.length > 1 ? 'them' : 'it'}: the app runs with the venv in the site-packages layer, built from your dependency files for the image's Python.`,
+    `${dirs.length > 1 ? 'They are' : 'It is'} still shipped in the image as app files (dead weight, with paths and binaries from another machine).`,
+    `Remove ${shown.join(' and ')} from the repository and list ${dirs.length > 1 ? 'them' : 'it'} in .gitignore, or exclude ${dirs.length > 1 ? 'them' : 'it'} from the build (pack: \`[io.buildpacks] exclude\` in project.toml).`,
+  ]);
+}

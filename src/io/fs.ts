@@ -77,3 +77,16 @@ export async function readSmallFile(file: string, maxBytes = 4 * 1024 * 1024): P
     return { ok: false, problem: code === 'EACCES' ? 'cannot be read (permission denied)' : `cannot be read (${code ?? 'error'})` };
   }
 }
+
+/** What a path is and whether this process may execute it; undefined when it does not exist. */
+export async function fileStat(p: string): Promise<{ kind: EntryKind; executable: boolean } | undefined> {
+  let st;
+  try {
+    st = await fsp.stat(p);
+  } catch {
+    return (await pathExists(p)) ? { kind: 'other', executable: false } : undefined; // a dangling link is "other"
+  }
+  const kind: EntryKind = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : 'other';
+  const executable = await fsp.access(p, fsc.X_OK).then(() => true, () => false);
+  return { kind, executable };
+}

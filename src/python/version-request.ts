@@ -66,12 +66,13 @@ function decodeText(bytes: Buffer, file: string): { text: string } | { error: Us
   return { text: bytes.toString('utf8') };
 }
 
-/** runtime.txt: "python-3.12.4" or "python-3.12" (the classic Heroku format). */
+/** runtime.txt: "python-3.12.4" or "python-3.12" (the classic Heroku format); `#` comment lines and blank lines allowed. */
 export function fromRuntimeTxt(bytes: Buffer | undefined): ParseResult {
   if (bytes === undefined) return { found: false };
   const decoded = decodeText(bytes, 'runtime.txt');
   if ('error' in decoded) return { found: true, error: decoded.error };
-  const content = decoded.text.trim();
+  // Comment lines and blank lines are ignored, as the classic buildpack does.
+  const content = decoded.text.split(/\r?\n/).filter((l) => !/^\s*(#|$)/.test(l)).join('\n').trim();
   const m = /^python-(\d+\.\d+(?:\.\d+)?)$/.exec(content);
   if (m) return request(m[1]!, 'runtime.txt');
   const shown = content === '' ? '(the file is empty)' : `"${printable(content.split(/\r?\n/)[0]!)}"${content.includes('\n') ? ' (and more lines)' : ''}`;

@@ -18,6 +18,7 @@ describe('runtime.txt', () => {
     ['python-3.9', '3.9'],
     ['python-3.12.4\n', '3.12.4'],
     ['  python-3.11  \r\n\n', '3.11'],
+    ['# the classic buildpack allows comments\n\npython-3.12.4\n# and after\n', '3.12.4'],
   ])('%j -> %s', (text, spec) => {
     expect(ok(req.fromRuntimeTxt(b(text)))).toEqual({ spec, kind: 'version', source: 'runtime.txt', origin: 'runtime.txt' });
   });
@@ -28,6 +29,8 @@ describe('runtime.txt', () => {
     ['python-3', /contains "python-3"/],
     ['', /\(the file is empty\)/],
     ['python-3.12\npython-3.11', /\(and more lines\)/],
+    ['# only a comment\n\n', /\(the file is empty\)/],
+    ['python-3.12 # trailing comment', /contains "python-3\.12 # trailing comment"/],
     ['pypy-3.10', /contains "pypy-3\.10"/],
   ])('%j is an error quoting the line and the expected form', (text, pattern) => {
     const message = err(req.fromRuntimeTxt(b(text)));

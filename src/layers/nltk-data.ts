@@ -1,0 +1,143 @@
+// The `nltk-data` layer (build, launch, cache): the NLTK corpora an app lists in nltk.txt (the
+// classic buildpack's feature), downloaded with the venv's own NLTK downloader, and NLTK_DATA
+// pointing at them for the build (post_compile, later buildpacks) and the running app.
+// Key: sha256 of nltk.txt and the installed nltk version (a new nltk may want other data formats).
+// NLTK's downloader reads its index from NLTK_DOWNLOAD_URL when set (platform env), else from
+// its default index on GitHub.
+import { createHash } from 'node:crypto';
+import * as path from 'node:path';
+import { LayerEnv, writeLayerEnv } from '../cnb/env';
+import { defineLayer, dropLayer, openLayer, stringKey } from '../cnb/layer';
+import { UserError, printable } from '../errors';
+import { run } from '../io/exec';
+import { listDir, pathExists, readSmallFile, removePath } from '../io/fs';
+import { formatDuration, listing, type Log } from '../log';
+import { logCacheMiss } from './reasons';
+
+export const nltkDataLayer = defineLayer({
+  name: 'nltk-data',
+  types: { build: true, launch: true, cache: true },
+  key: stringKey(['nltk_txt_sha256', 'nltk_version'] as const),
+  reasons: {
+    nltk_txt_sha256: () => 'nltk.txt changed',
+    nltk_version: (a, b) => `the nltk version changed from ${a} to ${b}`,
+  },
+});
+
+/** NLTK package ids are plain names ("punkt", "stopwords", "omw-1.4"). */
+const CORPUS_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/** nltk.txt (pure): corpus ids, one or more per line (whitespace-separated, as the classic
+ *  buildpack passed them to the downloader); `#` comments and blank lines ignored; duplicates once. */
+export function parseNltkTxt(text: string): string[] {
+  const ids: string[] = [];
+  text.replace(/^\uFEFF/, '').split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.replace(/#.*$/, '').trim();
+    for (const id of line.split(/[\s,]+/).filter(Boolean)) {
+      if (!CORPUS_ID.test(id)) {
+        throw new UserError('Invalid corpus name in nltk.txt', [
+          `nltk.txt line ${i + 1}: "${printable(raw.trim())}" has "${printable(id)}", which is not an NLTK package id.`,
+          'Expected NLTK data package ids such as "punkt" or "stopwords", one per line (`#` starts a comment).',
+          'See https://www.nltk.org/nltk_data/ for the ids, and fix nltk.txt.',
+        ]);
+      }
+      if (!ids.includes(id)) ids.push(id);
+    }
+  });
+  return ids;
+}
+
+/** The nltk version installed in the venv, from its dist-info directory (no Python run needed). */
+export async function installedNltkVersion(venvDir: string): Promise<string | undefined> {
+  for (const lib of await listDir(path.join(venvDir, 'lib'))) {
+    if (lib.kind !== 'dir' || !/^python3\.\d+$/.test(lib.name)) continue;
+    for (const e of await listDir(path.join(venvDir, 'lib', lib.name, 'site-packages'))) {
+      const m = /^nltk-([^-]+)\.dist-info$/.exec(e.name);
+      if (m && e.kind === 'dir') return m[1];
+    }
+  }
+  return undefined;
+}
+
+// Downloads each id into sys.argv[1]; an id the index does not know exits 3 naming it (the
+// downloader's own CLI exits 0 on every error, so it cannot be used as is). extract=True unpacks
+// packages the index leaves zipped, so the run user (not the build user) can read them.
+const DOWNLOAD_SCRIPT = `
+import os, sys
+from nltk.downloader import Downloader
+d = Downloader(server_index_url=os.environ.get("NLTK_DOWNLOAD_URL") or None)
+for pkg in sys.argv[2:]:
+    try:
+        d.info(pkg)
+    except ValueError:
+        print("python-cnb: unknown NLTK package: " + pkg, flush=True)
+        sys.exit(3)
+    if not d.download(pkg, download_dir=sys.argv[1], quiet=False, halt_on_error=True, extract=True):
+        sys.exit(4)
+`;
+
+export interface NltkResult {
+  dir: string;
+  env: LayerEnv;
+}
+
+/** Runs when the app has nltk.txt; returns the layer (or undefined when there is nothing to do). */
+export async function installNltkData(opts: { layersDir: string; appDir: string; venvDir: string | undefined; python: string; env: Record<string, string>; log: Log }): Promise<NltkResult | undefined> {
+  const { log } = opts;
+  const file = path.join(opts.appDir, 'nltk.txt');
+  if (!(await pathExists(file))) {
+    await dropLayer(opts.layersDir, nltkDataLayer.name);
+    return undefined;
+  }
+  log.step('NLTK data (nltk.txt)');
+  const read = await readSmallFile(file, 64 * 1024);
+  if (!read.ok) throw new UserError('nltk.txt cannot be read', [`nltk.txt ${read.problem}.`, 'Make nltk.txt a small text file listing NLTK package ids, or remove it.']);
+  const ids = parseNltkTxt(read.bytes.toString('utf8'));
+  const version = opts.venvDir ? await installedNltkVersion(opts.venvDir) : undefined;
+  if (!version || ids.length === 0) {
+    await dropLayer(opts.layersDir, nltkDataLayer.name);
+    if (!version) {
+      log.warning('nltk.txt found but nltk is not installed', [
+        'The app has nltk.txt, but the nltk package is not among the installed dependencies, so no corpora were downloaded.',
+        'Add nltk to your dependencies (for example requirements.txt), or remove nltk.txt.',
+      ]);
+    } else {
+      log.info('nltk.txt lists no packages: nothing to download');
+    }
+    return undefined;
+  }
+  log.info(`nltk.txt lists ${listing(ids)} (nltk ${version})`);
+  const sha = createHash('sha256').update(read.bytes).digest('hex');
+  const layer = await openLayer(opts.layersDir, nltkDataLayer, { nltk_txt_sha256: sha, nltk_version: version });
+  const env = LayerEnv.empty().override('NLTK_DATA', layer.dir);
+  const result = { dir: layer.dir, env };
+  if (layer.decision.action === 'reuse') {
+    log.info(`Using cached NLTK data (${listing(ids)})`);
+    await writeLayerEnv(layer.dir, env);
+    return result;
+  }
+  logCacheMiss(log, 'NLTK data', layer.decision);
+  const started = Date.now();
+  const out = await run(opts.python, ['-c', DOWNLOAD_SCRIPT, layer.dir, ...ids], { cwd: opts.appDir, env: opts.env, onOutput: (c) => log.commandOutput(c), keepLines: 30 });
+  if (out.exitCode !== 0) {
+    await removePath(layer.dir);
+    const unknown = out.tail.map((l) => /^python-cnb: unknown NLTK package: (.+)$/.exec(l.trim())?.[1]).find(Boolean);
+    if (unknown) {
+      throw new UserError(`Unknown NLTK package "${printable(unknown)}" in nltk.txt`, [
+        `nltk.txt lists "${printable(unknown)}", which is not in NLTK's data index${opts.env.NLTK_DOWNLOAD_URL ? ' (NLTK_DOWNLOAD_URL)' : ''}.`,
+        'Check the spelling against https://www.nltk.org/nltk_data/ (the "id" of each package), and fix nltk.txt.',
+      ]);
+    }
+    throw new UserError('Downloading NLTK data failed', [
+      `NLTK's downloader could not download ${listing(ids)}. What it reported:`,
+      '',
+      ...out.tail.slice(-8).map((l) => `  ${l.trimEnd()}`),
+      '',
+      'Check that the NLTK data index is reachable from the build (or set NLTK_DOWNLOAD_URL to a mirror of it), then build again.',
+    ]);
+  }
+  await writeLayerEnv(layer.dir, env);
+  await layer.commit();
+  log.info(`Downloaded ${listing(ids)} in ${formatDuration(Date.now() - started)}`);
+  return result;
+}
