@@ -36,7 +36,8 @@ describe('processes', () => {
     const s = await scenario('flask-default-process');
     const r = await runBuild(s, { upTo: 'builder' });
     expect(r.success).toBe(true);
-    expect(r.buildLog).toContain('Procfile declares types -> (none)');
+    expect(r.buildLog).toContain('- No Procfile');
+    expect(r.buildLog).not.toContain('Procfile declares types');
     expect(r.buildLog).toMatch(/Default web process: exec gunicorn app:app --bind 0\.0\.0\.0:\$\{PORT:-8080\} \(a Flask app object in app\.py with gunicorn\)[\s\S]*BP_PYTHON_DEFAULT_PROCESS=false/);
     expect(readLaunchToml(s)?.processes).toEqual([{ type: 'web', command: ['bash', '-c'], args: ['exec gunicorn app:app --bind 0.0.0.0:${PORT:-8080}'], default: true }]);
 
