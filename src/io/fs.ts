@@ -90,3 +90,13 @@ export async function fileStat(p: string): Promise<{ kind: EntryKind; executable
   const executable = await fsp.access(p, fsc.X_OK).then(() => true, () => false);
   return { kind, executable };
 }
+
+/** Makes a tree readable by every account and writable only by its owner (links left alone):
+ *  directories 0755, files 0644 (0755 when executable by the owner). */
+export async function makeSharedReadOnly(root: string): Promise<void> {
+  const st = await fsp.lstat(root);
+  if (st.isSymbolicLink()) return;
+  const mode = st.isDirectory() || st.mode & 0o100 ? 0o755 : 0o644;
+  if ((st.mode & 0o7777) !== mode) await fsp.chmod(root, mode);
+  if (st.isDirectory()) for (const name of await fsp.readdir(root)) await makeSharedReadOnly(path.join(root, name));
+}

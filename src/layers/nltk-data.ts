@@ -4,13 +4,18 @@
 // Key: sha256 of nltk.txt and the installed nltk version (a new nltk may want other data formats).
 // NLTK's downloader reads its index from NLTK_DOWNLOAD_URL when set (platform env), else from
 // its default index on GitHub.
+// The run user: NLTK 3.10+ reads data only from files owned by the current account or root and
+// not writable by others. The layer belongs to the build user (uid 1001 on most builders), the app
+// runs as another (1002), so an exec.d program makes a private copy at container start when the
+// owners differ (see NLTK_DATA_EXECD below); with one user for both, it points at the layer as is.
 import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { LayerEnv, writeLayerEnv } from '../cnb/env';
 import { defineLayer, dropLayer, openLayer, stringKey } from '../cnb/layer';
 import { UserError, printable } from '../errors';
 import { run } from '../io/exec';
-import { listDir, pathExists, readSmallFile, removePath } from '../io/fs';
+import { listDir, makeSharedReadOnly, pathExists, readSmallFile, removePath } from '../io/fs';
 import { formatDuration, listing, type Log } from '../log';
 import { logCacheMiss } from './reasons';
 
@@ -76,6 +81,37 @@ for pkg in sys.argv[2:]:
         sys.exit(4)
 `;
 
+/** Where the corpora go inside the layer (exec.d/ and env/ stay out of the data NLTK reads). */
+const DATA_DIR = 'nltk_data';
+
+/** exec.d (POSIX sh: the run image has no Node): NLTK_DATA for the running app, a private copy when
+ *  the data belongs to another account than the app's. Copied once per container; a directory that
+ *  exists but is not ours and complete is never used. exec.d output is TOML on fd 3. */
+export function nltkDataExecd(dataDir: string): string {
+  return `#!/bin/sh
+# Set by python-cnb: NLTK_DATA for the app. NLTK reads data only from files this account or root owns.
+data='${dataDir.replace(/'/g, `'\\''`)}'
+owner=$(stat -c %u "$data" 2>/dev/null || echo 0)
+if [ "$owner" = "$(id -u)" ] || [ "$owner" = 0 ]; then
+  printf 'NLTK_DATA = "%s"\\n' "$data" >&3
+  exit 0
+fi
+copy="\${TMPDIR:-/tmp}/python-cnb-nltk-data-$(id -u)"
+if mkdir -m 700 "$copy" 2>/dev/null; then
+  if cp -R "$data/." "$copy/" && chmod -R go-w "$copy"; then
+    : > "$copy/.python-cnb-complete"
+  else
+    echo "python-cnb: could not copy the NLTK data to $copy" >&2
+  fi
+fi
+if [ -O "$copy" ] && [ -e "$copy/.python-cnb-complete" ]; then
+  printf 'NLTK_DATA = "%s"\\n' "$copy" >&3
+else
+  echo "python-cnb: $copy is not a complete copy owned by uid $(id -u): NLTK_DATA stays at $data, which NLTK may refuse" >&2
+fi
+`;
+}
+
 export interface NltkResult {
   dir: string;
   env: LayerEnv;
@@ -109,7 +145,8 @@ export async function installNltkData(opts: { layersDir: string; appDir: string;
   log.info(`nltk.txt lists ${listing(ids)} (nltk ${version})`);
   const sha = createHash('sha256').update(read.bytes).digest('hex');
   const layer = await openLayer(opts.layersDir, nltkDataLayer, { nltk_txt_sha256: sha, nltk_version: version });
-  const env = LayerEnv.empty().override('NLTK_DATA', layer.dir);
+  const dataDir = path.join(layer.dir, DATA_DIR);
+  const env = LayerEnv.empty().override('NLTK_DATA', dataDir);
   const result = { dir: layer.dir, env };
   if (layer.decision.action === 'reuse') {
     log.info(`Using cached NLTK data (${listing(ids)})`);
@@ -118,7 +155,7 @@ export async function installNltkData(opts: { layersDir: string; appDir: string;
   }
   logCacheMiss(log, 'NLTK data', layer.decision);
   const started = Date.now();
-  const out = await run(opts.python, ['-c', DOWNLOAD_SCRIPT, layer.dir, ...ids], { cwd: opts.appDir, env: opts.env, onOutput: (c) => log.commandOutput(c), keepLines: 30 });
+  const out = await run(opts.python, ['-c', DOWNLOAD_SCRIPT, dataDir, ...ids], { cwd: opts.appDir, env: opts.env, onOutput: (c) => log.commandOutput(c), keepLines: 30 });
   if (out.exitCode !== 0) {
     await removePath(layer.dir);
     const unknown = out.tail.map((l) => /^python-cnb: unknown NLTK package: (.+)$/.exec(l.trim())?.[1]).find(Boolean);
@@ -136,8 +173,28 @@ export async function installNltkData(opts: { layersDir: string; appDir: string;
       'Check that the NLTK data index is reachable from the build (or set NLTK_DOWNLOAD_URL to a mirror of it), then build again.',
     ]);
   }
+  await shareWithRunUser(dataDir);
+  const execd = path.join(layer.dir, 'exec.d', 'nltk-data');
+  await fsp.mkdir(path.dirname(execd), { recursive: true });
+  await fsp.writeFile(execd, nltkDataExecd(dataDir), { mode: 0o755 });
   await writeLayerEnv(layer.dir, env);
   await layer.commit();
   log.info(`Downloaded ${listing(ids)} in ${formatDuration(Date.now() - started)}`);
   return result;
+}
+
+/**
+ * The downloaded data as the run user can use it: the archives of extracted packages removed (the
+ * downloader keeps them private to the build user, and they would double the layer), everything
+ * else readable by all and writable by its owner only (NLTK refuses data that others can write,
+ * and the build's umask may leave it group-writable).
+ */
+async function shareWithRunUser(dataDir: string): Promise<void> {
+  for (const sub of await listDir(dataDir)) {
+    if (sub.kind !== 'dir') continue;
+    const entries = await listDir(path.join(dataDir, sub.name));
+    const dirs = new Set(entries.filter((e) => e.kind === 'dir').map((e) => e.name));
+    for (const e of entries) if (e.kind === 'file' && e.name.endsWith('.zip') && dirs.has(e.name.slice(0, -4))) await removePath(path.join(dataDir, sub.name, e.name));
+  }
+  await makeSharedReadOnly(dataDir);
 }
