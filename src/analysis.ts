@@ -19,6 +19,7 @@ import { mirrorsFromBinding, mirrorsFromEnv, type MirrorConfig } from './python/
 import { resolvePython, type PlanConstraint, type Resolution } from './python/resolve';
 import type { VersionSource } from './python/version-request';
 import { bindingsOfType } from './cnb/bindings';
+import { classicPlan, logClassic, type ClassicPlan } from './classic';
 
 /** Everything the analysis needs, read by the build before it (src/build.ts readInputs). */
 export interface BuildInputs {
@@ -55,6 +56,8 @@ export interface Analysis {
   processes: ProcessPlan;
   /** The app has manage.py: collectstatic is considered after the install. */
   django: boolean;
+  /** The classic buildpack's hooks and files (src/classic.ts). */
+  classic: ClassicPlan;
   forceReinstall: boolean;
   /** For the log: what the operator manifest replaced. */
   operatorNote?: string;
@@ -88,6 +91,7 @@ export function analyse(input: BuildInputs): Analysis {
     mirrors,
     processes,
     django: has(app, 'manage.py'),
+    classic: classicPlan(app),
     forceReinstall: env.BP_PYTHON_FORCE_REINSTALL === 'true',
     operatorNote: input.operator ? `Operator manifest (BP_PYTHON_MANIFEST): ${input.operator.dependencies.length} entries, replacing the buildpack's for ${listing([...new Set(input.operator.dependencies.map((d) => d.id))])}` : undefined,
   });
@@ -95,6 +99,7 @@ export function analyse(input: BuildInputs): Analysis {
 
 /** The log of the analysis: the dependency choice, the manifest, and how the Python version was chosen. */
 export function logAnalysis(a: Analysis, log: Log): void {
+  logClassic(a.classic, log);
   const deps = a.project.dependencies;
   if (deps.manager) {
     log.info(`Dependencies: ${deps.manager.kind} (${deps.reason})`);

@@ -11,6 +11,9 @@ import { writeLaunchToml } from './cnb/launch';
 import { readBuildpackPlan } from './cnb/plan';
 import { runCollectstatic } from './django';
 import { rethrowExplained } from './explain';
+import { runHook } from './hooks';
+import { installNltkData } from './layers/nltk-data';
+import { safeBuildEnv } from './unsafe-env';
 import { fetchText } from './io/download';
 import { pathExists, readFile } from './io/fs';
 import { installPython } from './layers/python';
@@ -25,6 +28,9 @@ import { buildpackManifest, loadOperatorManifest, mergeManifests } from './pytho
 export async function build(ctx: BuildContext, info: BuildpackInfo, log: Log): Promise<void> {
   const started = Date.now();
   log.title(`${info.name} buildpack ${info.version}`);
+  // Platform env vars that would make Python or an installer act elsewhere (src/unsafe-env.ts):
+  // removed with a warning, or rejected before anything is read or downloaded.
+  ctx = { ...ctx, env: safeBuildEnv(ctx.env, log) };
   const inputs = await readInputs(ctx, info);
   logApp(inputs.app, ctx, log);
   const a = analyse(inputs);
@@ -35,13 +41,19 @@ export async function build(ctx: BuildContext, info: BuildpackInfo, log: Log): P
   log.step(`Installing Python ${a.python.version}`);
   const python = await installPython({ layersDir: ctx.layersDir, entry: a.python.entry, target: ctx.target, mirrors: a.mirrors, log });
   env = await sqlite.join(await env.withLayer(python.dir, python.env), log);
+  await runHook('pre_compile', a.classic.hooks.pre_compile, { appDir: ctx.appDir, env: env.toRecord(), log });
 
+  let venvDir: string | undefined;
   if (a.dependencies) {
-    const venv = await installDependencies({ ctx, analysis: a, python, bindings: inputs.bindings, env, log });
-    if (a.django) await runCollectstatic({ appDir: ctx.appDir, venvDir: venv.venvDir, env: venv.env.toRecord(), log });
+    ({ venvDir, env } = await installDependencies({ ctx, analysis: a, python, bindings: inputs.bindings, env, log }));
   } else {
     await dropDependencyLayers(ctx.layersDir);
   }
+  // The classic order after the install: nltk.txt, collectstatic, bin/post_compile.
+  const nltk = await installNltkData({ layersDir: ctx.layersDir, appDir: ctx.appDir, nltk: a.classic.nltk, venvDir, env: env.toRecord(), log });
+  if (nltk) env = await env.withLayer(nltk.dir, nltk.env);
+  if (a.django && venvDir) await runCollectstatic({ appDir: ctx.appDir, venvDir, env: env.toRecord(), optOutFile: a.classic.collectstaticOptOut, log });
+  await runHook('post_compile', a.classic.hooks.post_compile, { appDir: ctx.appDir, env: env.toRecord(), log });
 
   log.step('Process types');
   const hasGunicorn = await pathExists(path.join(ctx.layersDir, 'site-packages', 'bin', 'gunicorn'));

@@ -1,7 +1,8 @@
 // Django's collectstatic, run at build time after the dependencies, as Heroku does: when the app
 // has manage.py, Django is installed, and the staticfiles app is enabled (checked by asking
 // `manage.py help collectstatic`, which answers "Unknown command" when it is not, as Heroku's CNB does).
-// DISABLE_COLLECTSTATIC=1 (Heroku's name) or BP_PYTHON_DISABLE_COLLECTSTATIC=true skips it.
+// DISABLE_COLLECTSTATIC=1 (Heroku's name), BP_PYTHON_DISABLE_COLLECTSTATIC=true or the classic
+// .heroku/collectstatic_disabled file skips it.
 import * as path from 'node:path';
 import { run, runOrThrow } from './io/exec';
 import { whenCommandFails } from './explain';
@@ -9,21 +10,37 @@ import { pathExists } from './io/fs';
 import { UserError } from './errors';
 import { formatDuration, type Log } from './log';
 
-export function collectstaticDisabled(env: Record<string, string | undefined>): string | undefined {
+/** The classic buildpack's opt-out file: its presence works like DISABLE_COLLECTSTATIC=1. */
+export const CLASSIC_OPT_OUT = '.heroku/collectstatic_disabled';
+
+export function collectstaticDisabled(env: Record<string, string | undefined>, optOutFile = false): string | undefined {
   if (env.DISABLE_COLLECTSTATIC && env.DISABLE_COLLECTSTATIC !== '0') return 'DISABLE_COLLECTSTATIC is set';
   if (env.BP_PYTHON_DISABLE_COLLECTSTATIC === 'true') return 'BP_PYTHON_DISABLE_COLLECTSTATIC=true';
+  if (optOutFile) return `the app has ${CLASSIC_OPT_OUT}`;
   return undefined;
 }
 
+/**
+ * The line that says what went wrong (pure): the final exception line of Python's traceback (the
+ * last unindented `name: message` line), so a chained exception's KeyError from deep inside
+ * Django is not mistaken for the ImproperlyConfigured that Django raised; else the lines that
+ * mention an error.
+ */
+export function djangoErrorLines(tail: readonly string[]): string[] {
+  const exception = [...tail].reverse().find((l) => /^[A-Za-z_][\w.]*: \S/.test(l) || /^[A-Za-z_][\w.]*(Error|Exception)$/.test(l.trimEnd()));
+  if (exception) return [exception];
+  return tail.filter((l) => /Error|Exception/.test(l)).slice(-3);
+}
+
 /** For an app with manage.py (the analysis knows), after the dependencies are installed. */
-export async function runCollectstatic(opts: { appDir: string; venvDir: string; env: Record<string, string>; log: Log }): Promise<void> {
+export async function runCollectstatic(opts: { appDir: string; venvDir: string; env: Record<string, string>; optOutFile: boolean; log: Log }): Promise<void> {
   const { log } = opts;
   if (!(await pathExists(path.join(opts.venvDir, 'bin', 'django-admin')))) {
     log.info('manage.py found but Django is not installed: no collectstatic');
     return;
   }
   log.step('Django static files');
-  const disabled = collectstaticDisabled(opts.env);
+  const disabled = collectstaticDisabled(opts.env, opts.optOutFile);
   if (disabled) {
     log.info(`Skipping collectstatic: ${disabled}`);
     return;
@@ -48,14 +65,14 @@ export async function runCollectstatic(opts: { appDir: string; venvDir: string; 
   const started = Date.now();
   await runOrThrow(python, ['manage.py', 'collectstatic', '--noinput'], { cwd: opts.appDir, env: opts.env, onOutput: (c) => log.commandOutput(c) }).catch(
     whenCommandFails((f) => {
-      const reason = f.tail.filter((l) => /Error|Exception/.test(l)).slice(-3);
+      const reason = djangoErrorLines(f.tail);
       return {
         title: 'Django collectstatic failed',
         lead: '`python manage.py collectstatic --noinput` exited with an error. What Django reported:',
         lines: (reason.length ? reason : f.tail.slice(-5)).map((l) => `  ${l.trimEnd()}`),
         fix: [
           "Django's full output is above. Common causes: STATIC_ROOT is not set in settings.py, a settings module that needs an env var not set at build time, or a missing static file referenced by a manifest storage.",
-          'To skip this step, set DISABLE_COLLECTSTATIC=1 (or BP_PYTHON_DISABLE_COLLECTSTATIC=true) in the build environment.',
+          `To skip this step, set DISABLE_COLLECTSTATIC=1 (or BP_PYTHON_DISABLE_COLLECTSTATIC=true) in the build environment, or add an empty ${CLASSIC_OPT_OUT} file to the app.`,
         ],
       };
     }),

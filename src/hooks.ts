@@ -4,15 +4,15 @@
 // the build env (the venv's bin/ first on PATH once it exists), its output streamed under its own
 // header. A hook may change the app dir (what it writes there is in the image); the layers are the
 // buildpack's and a hook must not rely on changing them.
-import * as path from 'node:path';
 import { run } from './io/exec';
-import { fileStat } from './io/fs';
 import { UserError } from './errors';
 import { formatDuration, type Log } from './log';
 
 export type HookName = 'pre_compile' | 'post_compile';
 
-/** How to run a hook file (pure): itself when executable, else through bash, saying so. */
+/** How to run a hook file (pure): itself when executable (through `sh -c exec`, so a bad #! line is
+ *  the hook's failure with the shell's message, not a program we could not start), else with bash,
+ *  saying so. The file is what src/project.ts found at bin/<name>. */
 export type HookPlan =
   | { run: false }
   | { run: true; command: string; args: string[]; note?: string };
@@ -26,7 +26,7 @@ export function planHook(name: HookName, file: { kind: 'file' | 'dir' | 'other';
       `The build runs ${rel} as a script (the classic buildpack's hook). Make it a script, or rename it.`,
     ]);
   }
-  if (file.executable) return { run: true, command: `./${rel}`, args: [] };
+  if (file.executable) return { run: true, command: 'sh', args: ['-c', 'exec "$0"', `./${rel}`] };
   return { run: true, command: 'bash', args: [rel], note: `${rel} is not executable: running it with bash (chmod +x ${rel} to run it with its own #! line)` };
 }
 
@@ -43,10 +43,8 @@ export function hookFailure(name: HookName, exitCode: number, tail: readonly str
   ]);
 }
 
-export async function runHook(name: HookName, opts: { appDir: string; env: Record<string, string>; log: Log }): Promise<void> {
+export async function runHook(name: HookName, plan: HookPlan, opts: { appDir: string; env: Record<string, string>; log: Log }): Promise<void> {
   const { log } = opts;
-  const stat = await fileStat(path.join(opts.appDir, 'bin', name));
-  const plan = planHook(name, stat);
   if (!plan.run) return;
   log.step(`Running bin/${name}`);
   if (plan.note) log.info(plan.note);

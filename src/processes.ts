@@ -77,7 +77,7 @@ export function chooseProcesses(plan: { procfile?: readonly ProcfileEntry[]; def
     log.info(`Procfile declares types -> ${plan.procfile.length ? plan.procfile.map((e) => e.type).join(', ') : '(none)'}`);
     return procfileProcesses(plan.procfile);
   }
-  log.info('Procfile declares types -> (none)');
+  log.info('No Procfile');
   if (!plan.defaultAllowed) {
     log.info('No default web process: BP_PYTHON_DEFAULT_PROCESS=false');
     return [];

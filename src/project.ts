@@ -4,7 +4,7 @@
 // root listing and the version files); build reads everything any later step needs, so that no
 // later step (no layer, no process choice) reads the app again.
 import * as path from 'node:path';
-import { listDir, pathExists, readSmallFile, type EntryKind, type FileRead } from './io/fs';
+import { fileStat, listDir, pathExists, readSmallFile, type EntryKind, type FileRead } from './io/fs';
 import type { Env } from './cnb/context';
 import { UserError, printable } from './errors';
 import { referencedFiles } from './python/dependencies';
@@ -29,7 +29,7 @@ export const PYTHON_SIGNAL_FILES = [
 const FILES_READ = ['runtime.txt', '.python-version', 'Pipfile', 'Pipfile.lock', 'pyproject.toml'] as const;
 
 /** And what build needs besides: dependency files, the Procfile, the modules a default process may name. */
-const BUILD_FILES_READ = [...FILES_READ, 'requirements.txt', 'uv.lock', 'setup.py', 'setup.cfg', 'Procfile', 'app.py', 'wsgi.py', 'main.py'] as const;
+const BUILD_FILES_READ = [...FILES_READ, 'requirements.txt', 'uv.lock', 'setup.py', 'setup.cfg', 'Procfile', 'app.py', 'wsgi.py', 'main.py', 'nltk.txt'] as const;
 
 /** Dependency files may be large (a hashed lock): larger than the version files detect reads. */
 const BUILD_MAX_BYTES = 16 * 1024 * 1024;
@@ -42,6 +42,20 @@ export interface AppSnapshot {
   vendoredWheels?: readonly string[];
   /** Build only: root directories holding a wsgi.py (Django project packages). */
   wsgiPackages?: readonly string[];
+  /** Build only: the classic buildpack's files (src/classic.ts decides what they mean). */
+  classic?: ClassicFiles;
+}
+
+/** What the classic buildpack looked at besides the dependency files. */
+export interface ClassicFiles {
+  /** bin/pre_compile and bin/post_compile, when present. */
+  hooks: Readonly<Partial<Record<'pre_compile' | 'post_compile', { kind: EntryKind; executable: boolean }>>>;
+  /** .heroku/collectstatic_disabled exists. */
+  collectstaticOptOut: boolean;
+  /** manage.py files one or two directories down (backend/manage.py). */
+  nestedManagePy: readonly string[];
+  /** Committed virtual environments (.venv/, venv/ with pyvenv.cfg; .heroku/python/). */
+  committedVenvs: readonly string[];
 }
 
 export async function readApp(appDir: string): Promise<AppSnapshot> {
@@ -58,7 +72,35 @@ export async function readAppForBuild(appDir: string): Promise<AppSnapshot> {
   const vendoredWheels = (await listDir(path.join(appDir, 'vendor'))).filter((e) => e.kind === 'file' && e.name.endsWith('.whl')).map((e) => e.name);
   const wsgiPackages: string[] = [];
   if (present.has('manage.py')) for (const e of entries) if (e.kind === 'dir' && (await pathExists(path.join(appDir, e.name, 'wsgi.py')))) wsgiPackages.push(e.name);
-  return { entries, files, vendoredWheels, wsgiPackages };
+  return { entries, files, vendoredWheels, wsgiPackages, classic: await readClassicFiles(appDir, present) };
+}
+
+async function readClassicFiles(appDir: string, present: ReadonlySet<string>): Promise<ClassicFiles> {
+  const hooks: Partial<Record<'pre_compile' | 'post_compile', { kind: EntryKind; executable: boolean }>> = {};
+  for (const name of ['pre_compile', 'post_compile'] as const) {
+    const stat = await fileStat(path.join(appDir, 'bin', name));
+    if (stat) hooks[name] = stat;
+  }
+  return {
+    hooks,
+    collectstaticOptOut: await pathExists(path.join(appDir, '.heroku', 'collectstatic_disabled')),
+    nestedManagePy: present.has('manage.py') ? [] : await findNestedManagePy(appDir),
+    committedVenvs: await findCommittedVenvs(appDir),
+  };
+}
+
+/** manage.py one or two directories down (backend/manage.py, src/site/manage.py), skipping hidden and venv dirs. */
+async function findNestedManagePy(appDir: string): Promise<string[]> {
+  const found: string[] = [];
+  const walk = async (rel: string, depth: number): Promise<void> => {
+    for (const e of await listDir(path.join(appDir, rel))) {
+      const child = rel ? `${rel}/${e.name}` : e.name;
+      if (e.kind === 'file' && e.name === 'manage.py' && rel) found.push(child);
+      else if (e.kind === 'dir' && depth < 2 && !e.name.startsWith('.') && !['node_modules', 'venv', '__pycache__'].includes(e.name)) await walk(child, depth + 1);
+    }
+  };
+  await walk('', 0);
+  return found;
 }
 
 async function readFiles(appDir: string, entries: AppSnapshot['entries'], wanted: readonly string[], maxBytes?: number): Promise<{ entries: AppSnapshot['entries']; files: Record<string, FileRead> }> {
@@ -198,22 +240,11 @@ export function describeEntry(name: string, kind: EntryKind): string {
  *  classic buildpack's `.heroku/python`. They are shipped as app files, never used as the venv. */
 export const COMMITTED_VENV_DIRS = ['.venv', 'venv', '.heroku/python'] as const;
 
-export async function findCommittedVenvs(appDir: string): Promise<string[]> {
+async function findCommittedVenvs(appDir: string): Promise<string[]> {
   const found: string[] = [];
   for (const dir of COMMITTED_VENV_DIRS) {
     const marker = dir === '.heroku/python' ? dir : `${dir}/pyvenv.cfg`;
     if (await pathExists(path.join(appDir, marker))) found.push(dir);
   }
   return found;
-}
-
-/** The warning for committed venvs (pure). */
-export function committedVenvWarning(dirs: readonly string[]): UserError | undefined {
-  if (dirs.length === 0) return undefined;
-  const shown = dirs.map((d) => `${d}/`);
-  return new UserError(`The app contains a virtual environment: ${shown.join(', ')}`, [
-    `${shown.join(' and ')} ${dirs.length > 1 ? 'were' : 'was'} committed with the app. The buildpack never uses ${dirs.length > 1 ? 'them' : 'it'}: the app runs with the venv in the site-packages layer, built from your dependency files for the image's Python.`,
-    `${dirs.length > 1 ? 'They are' : 'It is'} still shipped in the image as app files (dead weight, with paths and binaries from another machine).`,
-    `Remove ${shown.join(' and ')} from the repository and list ${dirs.length > 1 ? 'them' : 'it'} in .gitignore, or exclude ${dirs.length > 1 ? 'them' : 'it'} from the build (pack: \`[io.buildpacks] exclude\` in project.toml).`,
-  ]);
 }

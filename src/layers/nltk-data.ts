@@ -8,16 +8,15 @@
 // not writable by others. The layer belongs to the build user (uid 1001 on most builders), the app
 // runs as another (1002), so an exec.d program makes a private copy at container start when the
 // owners differ (see NLTK_DATA_EXECD below); with one user for both, it points at the layer as is.
-import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { LayerEnv, writeLayerEnv } from '../cnb/env';
 import { defineLayer, dropLayer, openLayer, stringKey } from '../cnb/layer';
 import { UserError, printable } from '../errors';
 import { run } from '../io/exec';
-import { listDir, makeSharedReadOnly, pathExists, readSmallFile, removePath } from '../io/fs';
+import { listDir, makeSharedReadOnly, removePath } from '../io/fs';
 import { formatDuration, listing, type Log } from '../log';
-import { logCacheMiss } from './reasons';
+import { logCacheHit, logCacheMiss } from './kit';
 
 export const nltkDataLayer = defineLayer({
   name: 'nltk-data',
@@ -28,29 +27,6 @@ export const nltkDataLayer = defineLayer({
     nltk_version: (a, b) => `the nltk version changed from ${a} to ${b}`,
   },
 });
-
-/** NLTK package ids are plain names ("punkt", "stopwords", "omw-1.4"). */
-const CORPUS_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-
-/** nltk.txt (pure): corpus ids, one or more per line (whitespace-separated, as the classic
- *  buildpack passed them to the downloader); `#` comments and blank lines ignored; duplicates once. */
-export function parseNltkTxt(text: string): string[] {
-  const ids: string[] = [];
-  text.replace(/^\uFEFF/, '').split(/\r?\n/).forEach((raw, i) => {
-    const line = raw.replace(/#.*$/, '').trim();
-    for (const id of line.split(/[\s,]+/).filter(Boolean)) {
-      if (!CORPUS_ID.test(id)) {
-        throw new UserError('Invalid corpus name in nltk.txt', [
-          `nltk.txt line ${i + 1}: "${printable(raw.trim())}" has "${printable(id)}", which is not an NLTK package id.`,
-          'Expected NLTK data package ids such as "punkt" or "stopwords", one per line (`#` starts a comment).',
-          'See https://www.nltk.org/nltk_data/ for the ids, and fix nltk.txt.',
-        ]);
-      }
-      if (!ids.includes(id)) ids.push(id);
-    }
-  });
-  return ids;
-}
 
 /** The nltk version installed in the venv, from its dist-info directory (no Python run needed). */
 export async function installedNltkVersion(venvDir: string): Promise<string | undefined> {
@@ -117,18 +93,16 @@ export interface NltkResult {
   env: LayerEnv;
 }
 
-/** Runs when the app has nltk.txt; returns the layer (or undefined when there is nothing to do). */
-export async function installNltkData(opts: { layersDir: string; appDir: string; venvDir: string | undefined; python: string; env: Record<string, string>; log: Log }): Promise<NltkResult | undefined> {
+/** For the app's nltk.txt (the analysis parsed it; src/classic.ts): the layer, or undefined when
+ *  there is nothing to download (and then no layer is kept). */
+export async function installNltkData(opts: { layersDir: string; appDir: string; nltk: { ids: string[]; sha256: string } | undefined; venvDir: string | undefined; env: Record<string, string>; log: Log }): Promise<NltkResult | undefined> {
   const { log } = opts;
-  const file = path.join(opts.appDir, 'nltk.txt');
-  if (!(await pathExists(file))) {
+  if (!opts.nltk) {
     await dropLayer(opts.layersDir, nltkDataLayer.name);
     return undefined;
   }
   log.step('NLTK data (nltk.txt)');
-  const read = await readSmallFile(file, 64 * 1024);
-  if (!read.ok) throw new UserError('nltk.txt cannot be read', [`nltk.txt ${read.problem}.`, 'Make nltk.txt a small text file listing NLTK package ids, or remove it.']);
-  const ids = parseNltkTxt(read.bytes.toString('utf8'));
+  const { ids, sha256 } = opts.nltk;
   const version = opts.venvDir ? await installedNltkVersion(opts.venvDir) : undefined;
   if (!version || ids.length === 0) {
     await dropLayer(opts.layersDir, nltkDataLayer.name);
@@ -143,19 +117,19 @@ export async function installNltkData(opts: { layersDir: string; appDir: string;
     return undefined;
   }
   log.info(`nltk.txt lists ${listing(ids)} (nltk ${version})`);
-  const sha = createHash('sha256').update(read.bytes).digest('hex');
-  const layer = await openLayer(opts.layersDir, nltkDataLayer, { nltk_txt_sha256: sha, nltk_version: version });
+  const layer = await openLayer(opts.layersDir, nltkDataLayer, { nltk_txt_sha256: sha256, nltk_version: version });
   const dataDir = path.join(layer.dir, DATA_DIR);
   const env = LayerEnv.empty().override('NLTK_DATA', dataDir);
   const result = { dir: layer.dir, env };
   if (layer.decision.action === 'reuse') {
-    log.info(`Using cached NLTK data (${listing(ids)})`);
+    logCacheHit(log, `NLTK data (${listing(ids)})`);
     await writeLayerEnv(layer.dir, env);
     return result;
   }
   logCacheMiss(log, 'NLTK data', layer.decision);
   const started = Date.now();
-  const out = await run(opts.python, ['-c', DOWNLOAD_SCRIPT, dataDir, ...ids], { cwd: opts.appDir, env: opts.env, onOutput: (c) => log.commandOutput(c), keepLines: 30 });
+  const python = path.join(opts.venvDir!, 'bin', 'python');
+  const out = await run(python, ['-c', DOWNLOAD_SCRIPT, dataDir, ...ids], { cwd: opts.appDir, env: opts.env, onOutput: (c) => log.commandOutput(c), keepLines: 30 });
   if (out.exitCode !== 0) {
     await removePath(layer.dir);
     const unknown = out.tail.map((l) => /^python-cnb: unknown NLTK package: (.+)$/.exec(l.trim())?.[1]).find(Boolean);

@@ -2,14 +2,15 @@
 // error line, committed virtual environments. Pure decisions only (the IO is in the integration tests).
 import { collectstaticDisabled, djangoErrorLines } from '../../src/django';
 import { hookFailure, planHook } from '../../src/hooks';
-import { parseNltkTxt } from '../../src/layers/nltk-data';
-import { committedVenvWarning } from '../../src/project';
+import { createHash } from 'node:crypto';
+import { classicPlan, committedVenvWarning, parseNltkTxt } from '../../src/classic';
+import type { AppSnapshot } from '../../src/project';
 import { UserError } from '../../src/errors';
 
 describe('build hooks', () => {
   it('an absent hook does not run; an executable one runs itself; otherwise bash runs it, saying so', () => {
     expect(planHook('pre_compile', undefined)).toEqual({ run: false });
-    expect(planHook('pre_compile', { kind: 'file', executable: true })).toEqual({ run: true, command: './bin/pre_compile', args: [] });
+    expect(planHook('pre_compile', { kind: 'file', executable: true })).toEqual({ run: true, command: 'sh', args: ['-c', 'exec "$0"', './bin/pre_compile'] });
     const plan = planHook('post_compile', { kind: 'file', executable: false });
     expect(plan).toMatchObject({ run: true, command: 'bash', args: ['bin/post_compile'] });
     expect(plan.run && plan.note).toMatch(/bin\/post_compile is not executable: running it with bash/);
@@ -72,5 +73,22 @@ describe('committed virtual environments', () => {
     const w = committedVenvWarning(['.venv', '.heroku/python'])!;
     expect(w.title).toBe('The app contains a virtual environment: .venv/, .heroku/python/');
     expect(w.body.join('\n')).toMatch(/never uses them[\s\S]*shipped in the image as app files[\s\S]*Remove \.venv\/ and \.heroku\/python\//);
+  });
+});
+
+describe('classicPlan (the analysis of the snapshot)', () => {
+  const snapshot = (extra: Partial<AppSnapshot> = {}): AppSnapshot => ({ entries: [], files: {}, ...extra });
+  const files = { hooks: {}, collectstaticOptOut: false, nestedManagePy: [], committedVenvs: [] };
+
+  it('no classic files: no hooks, no nltk, nothing to say', () => {
+    expect(classicPlan(snapshot())).toEqual({ hooks: { pre_compile: { run: false }, post_compile: { run: false } }, nltk: undefined, collectstaticOptOut: false, nestedManagePy: [], committedVenvs: [] });
+  });
+
+  it("nltk.txt's ids and sha256 (the layer key); a hook that is a directory fails the analysis", () => {
+    const plan = classicPlan(snapshot({ files: { 'nltk.txt': { ok: true, bytes: Buffer.from('punkt\n') } }, classic: { ...files, hooks: { post_compile: { kind: 'file', executable: false } } } }));
+    expect(plan.nltk).toEqual({ ids: ['punkt'], sha256: createHash('sha256').update('punkt\n').digest('hex') });
+    expect(plan.hooks.post_compile).toMatchObject({ run: true, command: 'bash' });
+    expect(() => classicPlan(snapshot({ classic: { ...files, hooks: { pre_compile: { kind: 'dir', executable: true } } } }))).toThrow(/bin\/pre_compile is not a file/);
+    expect(() => classicPlan(snapshot({ files: { 'nltk.txt': { ok: false, problem: 'is a directory, not a file' } } }))).toThrow(/nltk\.txt cannot be read/);
   });
 });
