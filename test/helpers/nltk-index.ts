@@ -98,6 +98,7 @@ export async function startNltkIndex(packages: NltkPackage[]): Promise<NltkIndex
     requests: () => [...log],
     clearLog: () => void log.splice(0),
     close: async () => {
+      server.closeAllConnections(); // keep-alive sockets of the downloader would hold close() open
       await new Promise<void>((resolve) => server.close(() => resolve()));
       fs.rmSync(dir, { recursive: true, force: true });
     },
