@@ -108,6 +108,8 @@ describe('bounded work on absurd input (class 4)', () => {
 
   it.each([
     ['400,000 "="', '='.repeat(400_000)],
+    ['400,000 "=" then ","', `${'='.repeat(400_000)},`],
+    ['a name, 400,000 "=" then " x"', `flask${'='.repeat(400_000)} x`],
     ['a name then 400,000 "="', `flask${'='.repeat(400_000)}`],
     ['== then 400,000 spaces then x', `flask==${' '.repeat(400_000)}x`],
     ['400,000 "[" ', `a${'['.repeat(400_000)}`],
