@@ -147,7 +147,11 @@ async function openFile(url: string, u: URL, maxBytes: number): Promise<{ body: 
   return { body: handle.createReadStream(), length: stat.size };
 }
 
-function open(url: string, idleTimeoutMs: number, limits: DownloadLimits, redirects = 0): Promise<{ body: Readable; length?: number }> {
+/**
+ * Opens `url` (following redirects) up to its response headers. The deadline is a timer here, not a
+ * check per chunk: a server may trickle its headers a byte at a time, just inside the idle timeout.
+ */
+function open(url: string, idleTimeoutMs: number, limits: DownloadLimits, deadline: number, redirects = 0): Promise<{ body: Readable; length?: number }> {
   let u: URL;
   try {
     u = parseUrl(url);
@@ -159,12 +163,13 @@ function open(url: string, idleTimeoutMs: number, limits: DownloadLimits, redire
   if (!client) return Promise.reject(new DownloadFailed(redactUrl(url), 'unsupported-url'));
   return new Promise((resolve, reject) => {
     const req = client.get(u, { headers: { 'user-agent': 'python-cnb' } }, (res) => {
+      clearTimeout(timer);
       const status = res.statusCode ?? 0;
       if (status >= 300 && status < 400 && res.headers.location !== undefined) {
         res.resume();
         try {
           const next = redirectTarget(url, u, res.headers.location, redirects, limits.maxRedirects);
-          resolve(open(next, idleTimeoutMs, limits, redirects + 1));
+          resolve(open(next, idleTimeoutMs, limits, deadline, redirects + 1));
         } catch (e) {
           reject(e);
         }
@@ -184,8 +189,12 @@ function open(url: string, idleTimeoutMs: number, limits: DownloadLimits, redire
       }
       resolve({ body: res, length: Number.isFinite(length) ? length : undefined });
     });
+    const timer = setTimeout(() => req.destroy(new DownloadFailed(redactUrl(url), 'too-slow', { limit: limits.deadlineMs })), Math.max(0, deadline - Date.now()));
     req.setTimeout(idleTimeoutMs, () => req.destroy(new TransientError(`no data from ${redactUrl(url)} for ${idleTimeoutMs / 1000}s`)));
-    req.once('error', (e) => reject(e instanceof TransientError ? e : new TransientError(`${redactUrl(url)}: ${(e as NodeJS.ErrnoException).code ?? e.message}`)));
+    req.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e instanceof TransientError || e instanceof Failure ? e : new TransientError(`${redactUrl(url)}: ${(e as NodeJS.ErrnoException).code ?? e.message}`));
+    });
   });
 }
 
@@ -244,7 +253,7 @@ export async function downloadVerified(url: string, sha256: string, consume: (bo
     const hash = createHash('sha256');
     let bytes = 0;
     try {
-      const { body, length } = await open(url, Math.min(idle, limits.deadlineMs), limits);
+      const { body, length } = await open(url, Math.min(idle, limits.deadlineMs), limits, deadline);
       // We read the body ourselves so that it is hashed to the end even when the consumer fails
       // early: a flipped byte usually breaks decompression first, and the checksum is the truer
       // message ("the mirror serves another file") than "invalid gzip data".
@@ -313,7 +322,7 @@ export async function fetchText(url: string, options: DownloadOptions = {}): Pro
   const deadline = Date.now() + limits.deadlineMs;
   for (let attempt = 1; ; attempt++) {
     try {
-      const { body } = await open(url, Math.min(options.idleTimeoutMs ?? 30_000, limits.deadlineMs), limits);
+      const { body } = await open(url, Math.min(options.idleTimeoutMs ?? 30_000, limits.deadlineMs), limits, deadline);
       const chunks: Buffer[] = [];
       for await (const c of guarded(body, url, limits, deadline)) chunks.push(c);
       return Buffer.concat(chunks).toString('utf8');

@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -119,6 +120,24 @@ describe('hostile servers', () => {
     expect(message).toMatch(/Download too slow[\s\S]*did not finish within 1 s[\s\S]*BP_PYTHON_DOWNLOAD_TIMEOUT/);
     expect(ms).toBeLessThan(2500);
     await expectNothingOutside();
+  });
+
+  it('headers trickled a few bytes at a time, each inside the idle timeout, meet the deadline', async () => {
+    const trickler = net.createServer((socket) => {
+      socket.on('error', () => {});
+      socket.write('HTTP/1.1 200 OK\r\n');
+      const timer = setInterval(() => socket.write('X-Slow: y\r\n'), 100);
+      socket.on('close', () => clearInterval(timer));
+    });
+    await new Promise<void>((r) => trickler.listen(0, '127.0.0.1', r));
+    try {
+      const { message, ms } = await failedDownload(`http://127.0.0.1:${(trickler.address() as AddressInfo).port}/python.tar.gz`, { ...FAST, deadlineMs: 800 });
+      expect(message).toMatch(/Download too slow[\s\S]*did not finish within 1 s/);
+      expect(ms).toBeLessThan(2500);
+      await expectNothingOutside();
+    } finally {
+      await new Promise((r) => trickler.close(r));
+    }
   });
 
   it.each<[string, string, RegExp]>([
