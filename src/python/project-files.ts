@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { UserError, printable } from '../errors';
 import { parseToml, TomlError } from '../cnb/toml';
-import { schemaProblem } from './pipfile-lock';
+import { describeValue, jsonPath } from './pipfile-lock';
 
 const Strings = z.array(z.string());
 
@@ -63,4 +63,13 @@ export function checkProjectFile(file: ProjectFile, text: string): Record<string
   const result = schema.safeParse(raw);
   if (!result.success) throw new UserError(`Invalid ${file}`, [`${file} ${schemaProblem(raw, result.error.issues)}.`, fix]);
   return raw;
+}
+
+/** The first schema problem, where it is and what was found: `project.dependencies: expected an array, found string "x"`. */
+function schemaProblem(raw: unknown, issues: readonly z.ZodIssue[]): string {
+  const first = issues[0]!;
+  let found: unknown = raw;
+  for (const p of first.path) found = found !== null && typeof found === 'object' ? (found as Record<string | number, unknown>)[p] : undefined;
+  const text = first.code === z.ZodIssueCode.invalid_type ? `expected ${first.expected === 'object' || first.expected === 'array' ? `an ${first.expected}` : `a ${first.expected}`}, found ${describeValue(found)}` : `${describeValue(found)} ${first.message}`;
+  return `${jsonPath(first.path)}: ${text}${issues.length > 1 ? ` (and ${issues.length - 1} more problems)` : ''}`;
 }

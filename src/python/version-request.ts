@@ -5,8 +5,7 @@
 import type * as PEP440 from '@renovatebot/pep440';
 import { UserError, printable } from '../errors';
 import { parseToml } from '../cnb/toml';
-import type * as PipfileLockModule from './pipfile-lock';
-import type { PipfileLock } from './pipfile-lock';
+import { parsePipfileLock, type PipfileLock } from './pipfile-lock';
 
 let pep440: typeof PEP440 | undefined;
 /** Loaded on first use: detect reads requires-python only when the app has a pyproject.toml. */
@@ -140,8 +139,7 @@ export function fromPipfileLock(bytes: Buffer | undefined): ParseResult {
   let lock: PipfileLock;
   try {
     // The whole lock is checked here, during analysis: a malformed one fails before any download.
-    // Loaded here: zod is evaluated only for an app that has a Pipfile.lock (detect starts fast).
-    lock = (require('./pipfile-lock') as typeof PipfileLockModule).parsePipfileLock(bytes.toString('utf8'));
+    lock = parsePipfileLock(bytes.toString('utf8'));
   } catch (e) {
     if (e instanceof UserError) return { found: true, error: e };
     throw e;
