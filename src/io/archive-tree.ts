@@ -22,11 +22,14 @@ export interface TreeLimits {
   maxEntries: number;
 }
 
-export const DEFAULT_TREE_LIMITS: TreeLimits = { maxPathBytes: 1024, maxLinkBytes: 1024, maxEntries: 200_000 };
+export const DEFAULT_TREE_LIMITS: TreeLimits = { maxPathBytes: 1024, maxLinkBytes: 1024, maxEntries: 100_000 };
 
 /** Linux gives up after 40 links in one lookup (ELOOP); so do we. */
 const MAX_HOPS = 40;
 const NAME_MAX = 255;
+const PATH_MAX = 4096;
+/** Components one resolution may walk (links included) before it is refused as a loop. */
+const MAX_STEPS = 4096;
 
 /** How a path resolves: its canonical components, or why it cannot be used. */
 type Resolution = { parts: string[] } | { escapes: true } | { loop: true } | { notDir: string };
@@ -97,7 +100,7 @@ export class ArchiveTree {
     if (rel === '.' || rel === '') return [];
     const r = this.resolve([], rel, followLast);
     if ('escapes' in r) throw new ArchiveRefusal('leads outside the destination through links the archive made');
-    if ('loop' in r) throw new ArchiveRefusal(`goes through more than ${MAX_HOPS} links (a link loop)`);
+    if ('loop' in r) throw new ArchiveRefusal(`goes through more than ${MAX_HOPS} links or ${MAX_STEPS} path components (a link loop)`);
     const notDir = 'notDir' in r ? r.notDir : this.nodes.get(r.parts.join('/'))?.kind === 'file' ? r.parts.join('/') : undefined;
     if (notDir !== undefined || !('parts' in r)) throw new ArchiveRefusal(`goes through "${notDir}", which is a file, as if it were a directory`);
     return r.parts;
@@ -110,28 +113,40 @@ export class ArchiveTree {
    */
   private resolve(base: readonly string[], rel: string, followLast: boolean): Resolution {
     const stack = [...base];
-    // Pending components, last one first, so that following a link is a push, not a copy.
-    const todo = rel.split('/').reverse();
+    // The canonical key of each prefix of `stack`, kept beside it: one lookup per component
+    // without joining the whole path again.
+    const keys = stack.map((_, i) => stack.slice(0, i + 1).join('/'));
+    // Pending components, last one first, so that following a link is a push, not a copy; without
+    // "" and "." so that "is this the last component" is a length check.
+    const components = (text: string) => text.split('/').filter((p) => p !== '' && p !== '.').reverse();
+    const todo = components(rel);
     let hops = 0;
-    while (todo.length) {
+    // Bounded work per entry whatever the links: 40 hops of 1,024-byte targets are at most ~20,000
+    // components, and a canonical path longer than PATH_MAX could not be created anyway.
+    for (let steps = 0; todo.length; steps++) {
+      if (steps > MAX_STEPS) return { loop: true };
       const part = todo.pop()!;
-      if (part === '' || part === '.') continue;
       if (part === '..') {
         if (stack.length === 0) return { escapes: true };
         stack.pop();
+        keys.pop();
         continue;
       }
       if (Buffer.byteLength(part) > NAME_MAX) return { notDir: part.slice(0, 40) };
+      const key = keys.length ? `${keys[keys.length - 1]}/${part}` : part;
+      if (key.length > PATH_MAX) return { loop: true };
       stack.push(part);
-      const node = this.nodes.get(stack.join('/'));
-      const last = todo.every((p) => p === '' || p === '.');
+      keys.push(key);
+      const node = this.nodes.get(key);
+      const last = todo.length === 0;
       if (node?.kind === 'symlink' && (followLast || !last)) {
         if (++hops > MAX_HOPS) return { loop: true };
         stack.pop();
+        keys.pop();
         if (path.posix.isAbsolute(node.target)) return { escapes: true };
-        todo.push(...node.target.split('/').reverse());
+        todo.push(...components(node.target));
       } else if (node?.kind === 'file' && !last) {
-        return { notDir: stack.join('/') };
+        return { notDir: key };
       }
     }
     return { parts: stack };

@@ -168,6 +168,16 @@ describe('hostile archives', () => {
     await expect(fsp.stat(path.join(layer, 'big'))).rejects.toThrow();
   });
 
+  it('thousands of links with the longest allowed targets through links: bounded work', async () => {
+    const target = `${'s/'.repeat(340)}x`.slice(0, 1000); // s -> . : each "s/" is a hop-free lookup, then a link
+    const entries: Entry[] = [{ name: 'python/s', type: 'symlink', linkname: '.' }];
+    for (let i = 0; i < 3000; i++) entries.push({ name: `python/l${i}`, type: 'symlink', linkname: target });
+    const { error, ms } = await unpack(entries);
+    expect(error === undefined || toUserError(error) instanceof UserError).toBe(true);
+    expect(ms).toBeLessThan(15_000);
+    await expectNothingOutside();
+  });
+
   it('too many entries', async () => {
     const many = Array.from({ length: 50 }, (_, i) => ({ name: `python/f${i}`, body: '' }));
     await expectRefused(many, /beyond the limit of 20 entries/, { maxEntries: 20 });
