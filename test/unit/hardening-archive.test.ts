@@ -168,10 +168,10 @@ describe('hostile archives', () => {
     await expect(fsp.stat(path.join(layer, 'big'))).rejects.toThrow();
   });
 
-  it('thousands of links with the longest allowed targets through links: bounded work', async () => {
+  it('a thousand links with the longest allowed targets through links: bounded work', async () => {
     const target = `${'s/'.repeat(340)}x`.slice(0, 1000); // s -> . : each "s/" is a hop-free lookup, then a link
     const entries: Entry[] = [{ name: 'python/s', type: 'symlink', linkname: '.' }];
-    for (let i = 0; i < 3000; i++) entries.push({ name: `python/l${i}`, type: 'symlink', linkname: target });
+    for (let i = 0; i < 1000; i++) entries.push({ name: `python/l${i}`, type: 'symlink', linkname: target });
     const { error, ms } = await unpack(entries);
     expect(error === undefined || toUserError(error) instanceof UserError).toBe(true);
     expect(ms).toBeLessThan(15_000);

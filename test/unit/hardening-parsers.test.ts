@@ -2,6 +2,7 @@
 // NUL byte (class 6): each ends in a titled UserError naming the file, the place and the fix,
 // within a time bound, with a message of bounded size. These parsers are pure: they write nothing.
 import { UserError } from '../../src/errors';
+import { run } from '../../src/io/exec';
 import { parseProcfile } from '../../src/processes';
 import { logicalLines, pipErrorLines, pipfileLockToRequirements, referencedFiles, unpinnedRequirements } from '../../src/python/dependencies';
 import { checkProjectFile } from '../../src/python/project-files';
@@ -133,6 +134,18 @@ describe('bounded work on absurd input (class 4)', () => {
     const long = within(2000, () => pipErrorLines([`ERROR: ${'x'.repeat(5_000_000)}`]));
     expect(long[0]!.length).toBeLessThan(500);
     expect(long[0]).toMatch(/more characters\)$/);
+  });
+
+  it('a command printing a 20 MB line or a million lines: the tail is collected in linear time', async () => {
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+    for (const script of ["head -c 20000000 /dev/zero | tr '\\0' x; echo; echo 'ERROR: boom'", "seq 1 1000000; echo 'ERROR: boom'"]) {
+      const started = performance.now();
+      const result = await run('sh', ['-c', script], { env });
+      expect(performance.now() - started).toBeLessThan(10_000);
+      expect(result.tail[result.tail.length - 1]).toBe('ERROR: boom');
+      expect(Math.max(...result.tail.map((l) => l.length))).toBeLessThanOrEqual(64 * 1024 + 1);
+      expect(pipErrorLines(result.tail)).toEqual(['ERROR: boom']);
+    }
   });
 
   it('a 200,000-line .python-version gives a short error that counts the rest', () => {
