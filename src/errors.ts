@@ -13,7 +13,9 @@ export class UserError extends Error {
 
 /** Shows control and non-printable characters so an error can quote a garbled line safely. */
 export function printable(text: string, max = 120): string {
-  const shown = [...text]
+  // Only the head is looked at: quoting a 10 MB line must not split all of it into characters.
+  const head = text.length > max * 2 ? text.slice(0, max * 2) : text;
+  const shown = [...head]
     .map((c) => {
       const code = c.codePointAt(0)!;
       if (c === '\t') return '\\t';
@@ -21,5 +23,5 @@ export function printable(text: string, max = 120): string {
       return c;
     })
     .join('');
-  return shown.length > max ? `${shown.slice(0, max)}…` : shown;
+  return shown.length > max || head.length < text.length ? `${shown.slice(0, max)}…` : shown;
 }

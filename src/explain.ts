@@ -3,6 +3,7 @@
 // toUserError; a step that knows its context (pip installing the requirements, the compiler
 // building SQLite) renders its CommandFailed with explainCommand and its own words instead.
 import { UserError, printable } from './errors';
+import { formatBytes } from './log';
 import { CommandFailed, DownloadFailed, Failure, UnsafeArchive } from './failures';
 
 /** The words a step gives a failed command: a title, a lead sentence, the output lines to quote, the fix. */
@@ -29,7 +30,7 @@ export function whenCommandFails(words: (f: CommandFailed) => CommandWords): (e:
 }
 
 function explainDownload(f: DownloadFailed): UserError {
-  const { status, cause, expected, actual, attempts } = f.details;
+  const { status, cause, expected, actual, attempts, size, limit } = f.details;
   switch (f.reason) {
     case 'unreadable':
       return new UserError('Download failed', [`${f.url} could not be read: ${cause}.`]);
@@ -51,6 +52,22 @@ function explainDownload(f: DownloadFailed): UserError {
       ]);
     case 'unpack':
       return new UserError('Could not unpack the download', [`${f.url} has the expected sha256 but could not be unpacked: ${cause}.`]);
+    case 'invalid-url':
+      return new UserError('Invalid download URL', [`"${printable(f.url, 200)}" is not a valid URL.`, 'Fix the uri in the manifest entry (or BP_PYTHON_MANIFEST), or the dependency mirror setting that produced it.']);
+    case 'bad-redirect':
+      return new UserError('Download redirect refused', [`${f.url} was not downloaded: ${cause}.`, 'Point the manifest entry or the dependency mirror at the final https:// address of the artifact.']);
+    case 'too-large':
+      return new UserError('Download too large', [
+        `${f.url} is ${size !== undefined ? `${formatBytes(size)}, ` : ''}more than the limit of ${formatBytes(limit ?? 0)} for this download.`,
+        'Nothing from it was kept. Check that the manifest entry or the mirror names the right file.',
+      ]);
+    case 'too-slow':
+      return new UserError('Download too slow', [
+        `${f.url} did not finish within ${Math.round((limit ?? 0) / 1000)} s${attempts ? ` (${attempts} attempts${cause ? `; the last: ${cause}` : ''})` : ''}.`,
+        'Check the network and any dependency mirror; BP_PYTHON_DOWNLOAD_TIMEOUT (seconds) and BP_PYTHON_DOWNLOAD_MIN_RATE (KiB/s) set the limits.',
+      ]);
+    case 'not-a-file':
+      return new UserError('Download source is not a file', [`${f.url} is not a regular file (a directory, a FIFO or a device), so it is not read.`, 'Point it at the artifact file itself.']);
   }
 }
 

@@ -40,7 +40,17 @@ export type DownloadFailureReason =
   /** The bytes arrived but their sha256 is not the manifest's. */
   | 'checksum'
   /** The bytes are the right ones but the consumer (an extractor) could not unpack them. */
-  | 'unpack';
+  | 'unpack'
+  /** The URL itself cannot be parsed (`http://[::1/x`, a file:// URL with an encoded slash). */
+  | 'invalid-url'
+  /** A redirect that is not followed: malformed Location, not http(s), plain http off loopback, too many. */
+  | 'bad-redirect'
+  /** Larger than the artifact's cap (Content-Length, file size or the bytes counted). */
+  | 'too-large'
+  /** The whole download did not finish before its deadline. */
+  | 'too-slow'
+  /** A local path that is not a regular file (a FIFO, a device, a directory). */
+  | 'not-a-file';
 
 export class DownloadFailed extends Failure {
   override name = 'DownloadFailed';
@@ -49,7 +59,7 @@ export class DownloadFailed extends Failure {
     /** Already without credentials (src/redact.ts). */
     readonly url: string,
     readonly reason: DownloadFailureReason,
-    readonly details: { status?: number; cause?: string; expected?: string; actual?: string; attempts?: number } = {},
+    readonly details: { status?: number; cause?: string; expected?: string; actual?: string; attempts?: number; size?: number; limit?: number } = {},
   ) {
     super(`${url}: ${reason}${details.status ? ` (HTTP ${details.status})` : ''}${details.cause ? `: ${details.cause}` : ''}`);
   }

@@ -29,9 +29,14 @@ export function parseProcfile(text: string): ProcfileEntry[] {
       throw new UserError('Invalid process type in Procfile', [where, `"${printable(type)}" is not a valid process type: use letters, digits, "_" and "-" only.`]);
     }
     const command = rest.trim();
-    if (command === '') throw new UserError('Empty command in Procfile', [where, `The process type "${type}" has no command.`]);
+    if (command === '') throw new UserError('Empty command in Procfile', [where, `The process type "${printable(type)}" has no command.`]);
+    if (command.includes('\0')) {
+      // The launcher execs `bash -c <command>`: a NUL byte cannot be in an argument, so the
+      // process would build fine and then fail at every start ("direct exec: invalid argument").
+      throw new UserError('NUL byte in a Procfile command', [where, `The command of "${printable(type)}" contains a NUL byte (shown as \uFFFD), which no program can receive as an argument.`, 'Remove it: save the Procfile as plain UTF-8 text.']);
+    }
     if (entries.some((e) => e.type === type)) {
-      throw new UserError('Duplicate process type in Procfile', [where, `"${type}" is declared more than once. Keep one line per process type.`]);
+      throw new UserError('Duplicate process type in Procfile', [where, `"${printable(type)}" is declared more than once. Keep one line per process type.`]);
     }
     entries.push({ type, command });
   });

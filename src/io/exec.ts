@@ -23,6 +23,13 @@ export interface RunResult {
   ms: number;
 }
 
+/** Longest line kept for an error message; the rest of it is dropped (the log has it all). */
+const MAX_LINE = 64 * 1024;
+
+function clipLine(line: string): string {
+  return line.length > MAX_LINE ? `${line.slice(0, MAX_LINE)}…` : line;
+}
+
 export async function run(command: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
   const started = Date.now();
   const keep = options.keepLines ?? 200;
@@ -31,9 +38,12 @@ export async function run(command: string, args: readonly string[], options: Run
   const collect = (chunk: Buffer | string) => {
     const text = chunk.toString();
     options.onOutput?.(text);
-    const lines = (partial + text).split('\n');
-    partial = lines.pop() ?? '';
-    tail.push(...lines);
+    // Only the new text is split, and an unfinished line is kept to its first MAX_LINE characters:
+    // re-splitting a growing partial line made a 20 MB line of output cost 40 s.
+    const lines = text.split('\n');
+    lines[0] = clipLine(partial + lines[0]!);
+    partial = lines.pop()!;
+    for (const line of lines.length > keep ? lines.slice(-keep) : lines) tail.push(line);
     if (tail.length > keep) tail.splice(0, tail.length - keep);
   };
   const child = execa(command, [...args], { cwd: options.cwd, env: options.env, extendEnv: false, reject: false, all: false, stdin: 'ignore', buffer: false });

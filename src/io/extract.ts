@@ -2,7 +2,9 @@
 // `prefix` are kept, with the prefix stripped (python-build-standalone puts the install under
 // "python/", or "python/install/" in its old "full" archives). An entry that would land outside the
 // destination ("..", an absolute path, a symlink or hard link pointing outside) aborts the
-// extraction: the caller wipes the partial output.
+// extraction: the caller wipes the partial output. archive-tree.ts decides where each entry really
+// lands (through the links made before it) and refuses what would leave the destination; the
+// writer only ever gets those canonical paths. Sizes, path lengths and entry counts are capped.
 //
 // Speed (bench/README.md has the figures): this thread downloads, hashes and parses, zlib inflates
 // in the threadpool, and one worker thread does every file-system call synchronously, in archive
@@ -17,6 +19,7 @@ import * as zlib from 'node:zlib';
 import { Decompress } from 'fzstd';
 import * as tar from 'tar-stream';
 import { UnsafeArchive } from '../failures';
+import { ArchiveRefusal, ArchiveTree, DEFAULT_TREE_LIMITS, type TreeLimits } from './archive-tree';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
 
@@ -56,22 +59,55 @@ function unsafe(entry: string, why: string): UnsafeArchive {
   return new UnsafeArchive(entry, why);
 }
 
-/** The entry's path inside `dest`, or undefined when outside the prefix; throws when unsafe. */
-export function entryTarget(name: string, prefix: string, dest: string): string | undefined {
-  const clean = name.replace(/^\.\//, '');
+/**
+ * The entry's path relative to the destination, or undefined when outside the prefix; throws when
+ * it is absolute or has a ".." component (as GNU tar, which refuses such members).
+ */
+export function entryPath(name: string, prefix: string): string | undefined {
+  const clean = name.replace(/^(\.\/)+/, '');
   if (path.posix.isAbsolute(clean)) throw unsafe(name, 'is an absolute path');
+  if (clean.split('/').includes('..')) throw unsafe(name, 'points outside the destination (a ".." component)');
+  if (clean.includes('\0')) throw unsafe(name, 'has a NUL byte in its name');
   const normal = path.posix.normalize(clean);
-  if (normal === '..' || normal.startsWith('../')) throw unsafe(name, 'points outside the destination');
   const withSlash = normal.endsWith('/') ? normal : `${normal}/`;
   if (prefix && !withSlash.startsWith(prefix)) return undefined;
   const rel = normal.slice(prefix.length).replace(/\/$/, '');
   if (rel === '' || rel === '.') return undefined;
-  return path.join(dest, rel);
+  return rel;
 }
 
-function inside(dest: string, p: string): boolean {
-  const r = path.relative(dest, p);
-  return r === '' || (!r.startsWith('..') && !path.isAbsolute(r));
+/** The entry's path inside `dest`, or undefined when outside the prefix; throws when unsafe. */
+export function entryTarget(name: string, prefix: string, dest: string): string | undefined {
+  const rel = entryPath(name, prefix);
+  return rel === undefined ? undefined : path.join(dest, rel);
+}
+
+/** Bounds on what one archive may unpack to. */
+export interface ExtractLimits extends TreeLimits {
+  /** Bytes of the uncompressed tar stream (files, headers, padding): a gzip bomb stops here. */
+  maxUnpackedBytes: number;
+}
+
+export const DEFAULT_EXTRACT_LIMITS: ExtractLimits = { ...DEFAULT_TREE_LIMITS, maxUnpackedBytes: 4 * 1024 ** 3 };
+
+/** Passes the uncompressed stream through, failing once it is longer than `max` bytes. */
+function sizeCap(max: number, current: () => string): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      seen += chunk.length;
+      if (seen > max) done(tooBig(current(), max));
+      else done(null, chunk);
+    },
+  });
+}
+
+function tooBig(entry: string, max: number): UnsafeArchive {
+  return unsafe(entry, `takes what the archive unpacks to beyond ${formatLimit(max)}, the limit for one artifact (a runtime archive unpacks to a few hundred MiB)`);
+}
+
+function formatLimit(bytes: number): string {
+  return bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(1)} GiB` : bytes >= 1024 ** 2 ? `${(bytes / 1024 ** 2).toFixed(1)} MiB` : `${bytes} bytes`;
 }
 
 const UMASK = process.umask();
@@ -359,68 +395,102 @@ export interface ExtractStats {
   bytes: number;
 }
 
-export async function extractTar(input: Readable, dest: string, options: { compression: Compression; prefix: string }): Promise<ExtractStats> {
+export async function extractTar(input: Readable, dest: string, options: { compression: Compression; prefix: string; limits?: Partial<ExtractLimits> }): Promise<ExtractStats> {
+  const limits = { ...DEFAULT_EXTRACT_LIMITS, ...options.limits };
+  // The model below knows only what this archive made; anything already there would be unknown.
+  if (fs.readdirSync(dest).length > 0) throw new Error(`extractTar needs an empty destination, and ${dest} is not empty`);
   const stats: ExtractStats = { files: 0, bytes: 0 };
   const writer = new FileWriter();
+  const tree = new ArchiveTree(limits);
   const prefix = options.prefix && !options.prefix.endsWith('/') ? `${options.prefix}/` : options.prefix;
   const extract = tar.extract();
-  const madeDirs = new Set<string>();
-  const mkdirp = (dir: string) => {
-    if (madeDirs.has(dir)) return;
-    writer.mkdir(dir);
-    madeDirs.add(dir);
+  const at = (canonical: string) => path.join(dest, canonical);
+  const mkdirs = (dirs: readonly string[]) => {
+    for (const d of dirs) writer.mkdir(at(d));
+  };
+  /** Asks the model where the entry goes; its refusal becomes the titled error naming the entry. */
+  const decide = <T>(entry: string, f: () => T): T => {
+    try {
+      return f();
+    } catch (e) {
+      throw e instanceof ArchiveRefusal ? unsafe(entry, e.message) : e;
+    }
   };
 
+  let current = '(the first entry)';
   extract.on('entry', (header, stream, next) => {
+    current = header.name;
     const handle = async () => {
       await writer.ready();
-      const target = entryTarget(header.name, prefix, dest);
-      if (!target) return drain(stream);
-      const mode = (header.mode ?? 0o644) & 0o7777;
+      const rel = entryPath(header.name, prefix);
+      if (rel === undefined) return drain(stream);
+      // No setuid, setgid or sticky bit and nothing world-writable lands in a layer.
+      const mode = (header.mode ?? 0o644) & 0o775;
       switch (header.type) {
         case 'directory':
-          mkdirp(target);
+          mkdirs(decide(header.name, () => tree.directory(rel)));
           return drain(stream);
         case 'file':
         case 'contiguous-file': {
-          mkdirp(path.dirname(target));
-          writer.open(target, mode);
+          const size = header.size ?? 0;
+          if (stats.bytes + size > limits.maxUnpackedBytes) throw tooBig(header.name, limits.maxUnpackedBytes);
+          const { path: file, dirs } = decide(header.name, () => tree.leaf(rel, 'file'));
+          mkdirs(dirs);
+          writer.open(at(file), mode);
           for await (const c of stream) {
             writer.write(c as Buffer);
             if (writer.full()) await writer.ready();
           }
           writer.close(mode & UMASK ? mode : 0); // the umask filtered the mode we asked for
           stats.files++;
-          stats.bytes += header.size ?? 0;
+          stats.bytes += size;
           return;
         }
         case 'symlink': {
           const link = header.linkname ?? '';
-          if (path.isAbsolute(link) || !inside(dest, path.resolve(path.dirname(target), link))) throw unsafe(`${header.name} -> ${link}`, 'is a link pointing outside the destination');
-          mkdirp(path.dirname(target));
-          writer.symlink(link, target);
+          const { path: file, dirs } = decide(`${header.name} -> ${link}`, () => tree.leaf(rel, 'symlink', link));
+          mkdirs(dirs);
+          writer.symlink(link, at(file));
           return drain(stream);
         }
         case 'link': {
-          const source = entryTarget(header.linkname ?? '', prefix, dest);
-          if (!source) throw unsafe(`${header.name} -> ${header.linkname}`, 'is a hard link to a file outside the destination');
-          mkdirp(path.dirname(target));
-          writer.link(source, target); // in order: the source was written before
+          const shown = `${header.name} -> ${header.linkname ?? ''}`;
+          const sourceRel = entryPath(header.linkname ?? '', prefix);
+          if (sourceRel === undefined) throw unsafe(shown, 'is a hard link to a file outside the destination');
+          const source = decide(shown, () => tree.hardLinkSource(sourceRel));
+          const { path: file, dirs } = decide(shown, () => tree.leaf(rel, 'file'));
+          mkdirs(dirs);
+          writer.link(at(source), at(file)); // in order: the source was written before
           return drain(stream);
         }
+        case 'character-device':
+        case 'block-device':
+        case 'fifo':
+          // A device node would give the app raw access to the host's hardware; a FIFO blocks
+          // whoever opens it. Neither belongs in a runtime archive.
+          throw unsafe(header.name, `is a ${header.type === 'fifo' ? 'FIFO (named pipe)' : 'device node'}`);
         default:
-          return drain(stream); // devices, FIFOs: never in a runtime archive, and they break layer export
+          return drain(stream); // pax and GNU extension records are consumed by tar-stream itself
       }
     };
-    handle().then(() => next(), (e) => next(e));
+    handle().then(
+      () => next(),
+      (e) => {
+        stream.on('error', () => {}); // the unread body is destroyed with the same error, reported once, below
+        next(e);
+      },
+    );
   });
 
   const stages: NodeJS.ReadWriteStream[] = [];
   // Larger output chunks than zlib's 16 KiB: fewer round trips between the threadpool and this thread.
   if (options.compression === 'gzip') stages.push(zlib.createGunzip({ chunkSize: 128 * 1024 }));
   if (options.compression === 'zstd') stages.push(zstdDecoder());
+  stages.push(sizeCap(limits.maxUnpackedBytes, () => current));
   try {
     await pipeline([input, ...stages, extract] as unknown as NodeJS.ReadWriteStream[]);
+    const leaving = tree.linksLeavingRoot();
+    if (leaving.length) throw unsafe(leaving[0]!, `is a link pointing outside the destination once the whole archive is unpacked${leaving.length > 1 ? ` (and ${leaving.length - 1} more such links)` : ''}`);
   } catch (e) {
     await writer.abort();
     throw e;

@@ -4,7 +4,7 @@
 // (src/layers/site-packages.ts) keys, reuses and commits the venv around `install`.
 import type { BuildEnv } from '../cnb/build-env';
 import type { Env } from '../cnb/context';
-import { UserError } from '../errors';
+import { UserError, printable } from '../errors';
 import type { Log } from '../log';
 import type { AppSnapshot, PackageManager } from '../project';
 
@@ -53,6 +53,7 @@ export interface Manager {
 export function appFile(app: AppSnapshot, name: string, referencedBy?: string): Buffer {
   const read = app.files[name];
   if (read?.ok) return read.bytes;
+  name = printable(name); // a -r/-c reference is the app's text: quoted shortened
   const how = referencedBy ? ` (${referencedBy} refers to it)` : '';
   if (!read || read.problem.includes('ENOENT')) throw new UserError(`${name} does not exist`, [`${name}${how} was not found in the app.`, `Create ${name}, or fix the reference in ${referencedBy ?? 'your files'}.`]);
   throw new UserError(`${name} cannot be used`, [`${name}${how} ${read.problem}.`, `${name} must be a readable text file.`]);

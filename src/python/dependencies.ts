@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { UserError } from '../errors';
+import { parsePipfileLock } from './pipfile-lock';
 
 /** Files pulled in by a requirements file: -r/--requirement and -c/--constraint (relative to it). */
 export function referencedFiles(requirementsPath: string, text: string): string[] {
@@ -29,18 +30,27 @@ export function logicalLines(text: string): string[] {
 /**
  * Requirements that are not pinned to one version (`flask`, `flask>=2`): a reused environment can
  * drift from what a fresh install would give. URLs, paths, editables and options are not counted.
+ * Linear in the input: anchored patterns whose repeated parts cannot overlap (a line of 400,000
+ * `=` must not make a backtracking engine try every split).
  */
 export function unpinnedRequirements(text: string): string[] {
   const out: string[] = [];
   for (const line of logicalLines(text)) {
-    if (line.startsWith('-') || /^[a-z+]+:\/\//i.test(line) || line.startsWith('.') || line.startsWith('/') || / @ /.test(line)) continue;
+    if (line.startsWith('-') || /^[a-z+]+:\/\//i.test(line) || line.startsWith('.') || line.startsWith('/') || line.includes(' @ ')) continue;
     const spec = line.split(';')[0]!.split(/\s--hash/)[0]!.trim();
-    if (!/===?\s*[^*\s,]+$/.test(spec) || /[<>~!]/.test(spec) || spec.endsWith('.*')) {
-      const name = /^[A-Za-z0-9._-]+(\[[^\]]*\])?/.exec(spec)?.[0];
-      if (name) out.push(name);
-    }
+    const name = /^[A-Za-z0-9._-]+(\[[^\]]*\])?/.exec(spec)?.[0];
+    if (!name) continue;
+    if (!isExactPin(spec.slice(name.length))) out.push(name);
   }
   return out;
+}
+
+/** `==1.2.3` / `=== 1.2.3` (and nothing else): one exact version, no wildcard, no second clause. */
+function isExactPin(rest: string): boolean {
+  const m = /^\s*===?\s*/.exec(rest);
+  if (!m) return false;
+  const version = rest.slice(m[0].length);
+  return version !== '' && !/[\s*,<>~!=]/.test(version);
 }
 
 /** sha256 over the inputs in the given (fixed) order: name, NUL, content, NUL for each. */
@@ -53,19 +63,6 @@ export function hashInputs(inputs: ReadonlyArray<{ name: string; bytes: Buffer }
   return h.digest('hex');
 }
 
-interface LockedPackage {
-  version?: string;
-  hashes?: string[];
-  markers?: string;
-  extras?: string[];
-  git?: string;
-  ref?: string;
-  path?: string;
-  file?: string;
-  editable?: boolean;
-  index?: string;
-}
-
 /**
  * Pipfile.lock -> a pip requirements file that installs exactly the locked set: every package
  * pinned with all its hashes (so pip runs in hash-checking mode) and its markers. The lock is a
@@ -73,12 +70,7 @@ interface LockedPackage {
  * references; they carry no hashes, so hash checking is off when the lock has any.
  */
 export function pipfileLockToRequirements(lockText: string, includeDevelop: boolean): { requirements: string; hashChecked: boolean; count: number; sources: string[] } {
-  let lock: { _meta?: { sources?: Array<{ url?: string }> }; default?: Record<string, LockedPackage>; develop?: Record<string, LockedPackage> };
-  try {
-    lock = JSON.parse(lockText);
-  } catch (e) {
-    throw new UserError('Pipfile.lock is not valid JSON', [`Pipfile.lock could not be parsed: ${(e as Error).message}.`, 'Regenerate it with `pipenv lock` and commit the result.']);
-  }
+  const lock = parsePipfileLock(lockText);
   const packages = { ...(lock.default ?? {}), ...(includeDevelop ? (lock.develop ?? {}) : {}) };
   const lines: string[] = [];
   let hashChecked = true;
@@ -99,7 +91,7 @@ export function pipfileLockToRequirements(lockText: string, includeDevelop: bool
       throw new UserError('Unsupported entry in Pipfile.lock', [`The locked package "${name}" has no version, git or path.`, 'Regenerate the lock with `pipenv lock`.']);
     }
   }
-  const sources = (lock._meta?.sources ?? []).map((s) => s.url).filter((u): u is string => typeof u === 'string');
+  const sources = (lock._meta?.sources ?? []).map((s) => s.url);
   return { requirements: `${lines.join('\n')}\n`, hashChecked: hashChecked && lines.length > 0, count: lines.length, sources };
 }
 
@@ -133,8 +125,14 @@ function stableJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** The lines pip printed that say what failed ("ERROR: ..."), for the error message. */
+/** The lines pip printed that say what failed ("ERROR: ..."), for the error message: at most 12, each shortened. */
 export function pipErrorLines(tail: readonly string[]): string[] {
   const errors = tail.filter((l) => /^\s*(ERROR|error):/.test(l) || /^\s*×/.test(l) || /╰─>/.test(l));
-  return (errors.length ? errors : tail.slice(-5)).map((l) => l.trimEnd()).slice(-12);
+  const chosen = errors.length ? errors : tail.slice(-5);
+  const shown = chosen.slice(-12).map((l) => shorten(l.trimEnd(), 400));
+  return chosen.length > 12 ? [`(${chosen.length - 12} earlier lines like these not shown)`, ...shown] : shown;
+}
+
+function shorten(line: string, max: number): string {
+  return line.length > max ? `${line.slice(0, max)}… (${line.length - max} more characters)` : line;
 }

@@ -1,10 +1,13 @@
 // The dependency manifest: [[metadata.dependencies]] in buildpack.toml (Paketo's schema), plus an
 // operator's own manifest named by BP_PYTHON_MANIFEST ([[dependencies]] in the same schema), whose
 // entries replace ours for the ids and arches it lists. Pure apart from `loadOperatorManifest`.
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { UserError } from '../errors';
 import { parseToml } from '../cnb/toml';
 import { redactUrl } from '../redact';
+import { toUserError } from '../explain';
 
 const Sha256 = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be "sha256:" followed by 64 lowercase hex digits');
 
@@ -104,16 +107,21 @@ export function deprecationDate(d: Dependency): Date | undefined {
   return Number.isNaN(date.getTime()) ? undefined : date;
 }
 
-/** BP_PYTHON_MANIFEST: a path, a file:// URL or an http(s):// URL. */
-export async function loadOperatorManifest(location: string | undefined, io: { readText(p: string): Promise<string>; fetchText(url: string): Promise<string> }): Promise<Manifest | undefined> {
+/**
+ * BP_PYTHON_MANIFEST: a path, a file:// URL or an http(s):// URL. Every form is read by
+ * `io.fetchText`, which caps the size and reads a local path only when it is a regular file (a
+ * FIFO or a device must not block the build). `readText` is no longer used.
+ */
+export async function loadOperatorManifest(location: string | undefined, io: { readText?(p: string): Promise<string>; fetchText(url: string): Promise<string> }): Promise<Manifest | undefined> {
   if (!location?.trim()) return undefined;
   const where = redactUrl(location.trim());
   const real = location.trim();
   let text: string;
   try {
-    text = /^https?:\/\//.test(real) ? await io.fetchText(real) : await io.readText(real.replace(/^file:\/\//, ''));
+    text = await io.fetchText(/^(https?|file):\/\//i.test(real) ? real : pathToFileURL(path.resolve(real)).href);
   } catch (e) {
-    if (e instanceof UserError) throw new UserError('Could not read BP_PYTHON_MANIFEST', [`BP_PYTHON_MANIFEST is ${where}.`, ...e.body]);
+    const shown = toUserError(e);
+    if (shown instanceof UserError) throw new UserError('Could not read BP_PYTHON_MANIFEST', [`BP_PYTHON_MANIFEST is ${where}.`, ...shown.body]);
     throw new UserError('Could not read BP_PYTHON_MANIFEST', [`BP_PYTHON_MANIFEST is ${where}, which could not be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`, 'Set it to a readable TOML file path or an http(s) URL.']);
   }
   return parseOperatorManifest(text, where);

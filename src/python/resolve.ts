@@ -3,7 +3,7 @@
 // entries for the target in; one manifest entry (or a UserError listing what is available) out.
 import * as pep440 from '@renovatebot/pep440';
 import semver from 'semver';
-import { UserError } from '../errors';
+import { UserError, printable } from '../errors';
 import { listing } from '../log';
 import { deprecationDate, type Dependency } from './manifest';
 import type { VersionRequest } from './version-request';
@@ -44,17 +44,29 @@ const minorOf = (v: string) => v.split('.').slice(0, 2).join('.');
 
 /** Does `version` (X.Y.Z) satisfy a request spec ("3.12", "3.12.4", or a PEP 440 specifier)? */
 export function satisfiesRequest(version: string, request: Pick<VersionRequest, 'spec' | 'kind'>): boolean {
-  if (request.kind === 'specifier') return pep440.satisfies(version, request.spec);
+  if (request.kind === 'specifier') {
+    try {
+      return pep440.satisfies(version, request.spec);
+    } catch {
+      return false; // version-request.ts already refuses the specifiers the library cannot evaluate
+    }
+  }
   return request.spec.split('.').length === 2 ? minorOf(version) === request.spec : version === request.spec;
 }
 
 /** Does `version` satisfy another buildpack's constraint? Bare versions, PEP 440, then semver. */
 export function satisfiesConstraint(version: string, constraint: string): boolean | undefined {
   const c = constraint.trim().replace(/\.(x|\*)$/i, '');
+  // Another buildpack's text: long or huge-numbered ranges are unreadable, not a reason to hang or crash.
+  if (c.length > 200 || /\d{10}/.test(c)) return undefined;
   if (/^\d+\.\d+$/.test(c)) return minorOf(version) === c;
   if (/^\d+\.\d+\.\d+$/.test(c)) return version === c;
-  if (pep440.validRange(c)) return pep440.satisfies(version, c);
-  if (semver.validRange(c)) return semver.satisfies(version, c);
+  try {
+    if (pep440.validRange(c)) return pep440.satisfies(version, c);
+    if (semver.validRange(c)) return semver.satisfies(version, c);
+  } catch {
+    return undefined; // the libraries throw on some inputs they accept as valid
+  }
   return undefined;
 }
 
@@ -86,7 +98,7 @@ export function resolvePython(input: {
   const meetsConstraints = (v: string) => input.constraints.every((c) => satisfiesConstraint(v, c.constraint) !== false);
   for (const c of input.constraints) {
     if (satisfiesConstraint('3.0.0', c.constraint) === undefined) {
-      throw new UserError('Unreadable Python version constraint in the build plan', [`${c.origin} requires python version "${c.constraint}", which is neither a version, a PEP 440 specifier nor a semver range.`]);
+      throw new UserError('Unreadable Python version constraint in the build plan', [`${c.origin} requires python version "${printable(c.constraint)}", which is neither a version, a PEP 440 specifier nor a semver range.`]);
     }
   }
 
@@ -105,7 +117,7 @@ export function resolvePython(input: {
     const conflict = input.constraints.find((c) => satisfiesConstraint(entry!.version, c.constraint) === false);
     if (conflict) {
       throw new UserError('Conflicting Python version requirements', [
-        `${request.origin} asks for Python ${request.spec} (${entry.version}), but ${conflict.origin} requires "${conflict.constraint}".`,
+        `${request.origin} asks for Python ${request.spec} (${entry.version}), but ${conflict.origin} requires "${printable(conflict.constraint)}".`,
         'Change the app\'s version (or the other buildpack\'s configuration) so that one version satisfies both.',
         availableText,
       ]);
@@ -125,9 +137,9 @@ export function resolvePython(input: {
   } else if (input.constraints.length > 0) {
     entry = stable.find((e) => isSupported(e) && meetsConstraints(e.version)) ?? stable.find((e) => meetsConstraints(e.version));
     if (!entry) {
-      throw new UserError('Conflicting Python version requirements', [`No available Python satisfies every requirement: ${input.constraints.map((c) => `"${c.constraint}" (${c.origin})`).join(', ')}.`, availableText]);
+      throw new UserError('Conflicting Python version requirements', [`No available Python satisfies every requirement: ${quoteConstraints(input.constraints)}.`, availableText]);
     }
-    notes.push(`No version requested by the app; ${listing(input.constraints.map((c) => `${c.origin} requires ${c.constraint}`))}: ${entry.version}`);
+    notes.push(`No version requested by the app; ${listing(input.constraints.map((c) => `${c.origin} requires ${printable(c.constraint)}`))}: ${entry.version}`);
   } else {
     const wanted = input.defaultVersion;
     entry = wanted
@@ -161,4 +173,10 @@ function unavailable(request: VersionRequest, stable: readonly Dependency[], arc
     return new UserError(`Python ${request.spec} is not available yet`, [`${where}, which is newer than any version this buildpack knows (the newest is ${newestKnown}).`, availableText, 'Check the version for typos, or ask for one of the versions above.']);
   }
   return new UserError(`Python ${request.spec} is not available for ${arch}`, [`${where}, but the manifest has no such build for ${arch}.`, availableText, `Ask for ${minorOf(request.spec)} to get its newest available patch, or one of the versions above.`]);
+}
+
+/** The plan's constraints for a message: a few, each shortened, and how many more there were. */
+function quoteConstraints(constraints: readonly PlanConstraint[]): string {
+  const shown = constraints.slice(0, 5).map((c) => `"${printable(c.constraint)}" (${c.origin})`).join(', ');
+  return constraints.length > 5 ? `${shown} and ${constraints.length - 5} more` : shown;
 }

@@ -5,12 +5,33 @@
 import type * as PEP440 from '@renovatebot/pep440';
 import { UserError, printable } from '../errors';
 import { parseToml } from '../cnb/toml';
+import { parsePipfileLock, type PipfileLock } from './pipfile-lock';
 
 let pep440: typeof PEP440 | undefined;
 /** Loaded on first use: detect reads requires-python only when the app has a pyproject.toml. */
-function validRange(range: string): boolean {
-  pep440 ??= require('@renovatebot/pep440') as typeof PEP440;
-  return Boolean(pep440.validRange(range));
+function pep440Lib(): typeof PEP440 {
+  return (pep440 ??= require('@renovatebot/pep440') as typeof PEP440);
+}
+
+/** Longest specifier read: the library's parser is superlinear, and real ones are a few clauses. */
+const MAX_SPECIFIER = 200;
+
+/**
+ * Why a PEP 440 specifier cannot be used, or undefined when it can. Beyond syntax, the library
+ * must be able to evaluate it: it throws on numbers it cannot represent (`<3.99999999999999999999999`),
+ * so every number is kept to 9 digits and one evaluation is tried here, once, where the error can
+ * name the file.
+ */
+export function specifierProblem(spec: string): string | undefined {
+  if (spec.length > MAX_SPECIFIER) return `it is ${spec.length} characters long; at most ${MAX_SPECIFIER} are read`;
+  if (/\d{10}/.test(spec)) return 'it has a number with more than 9 digits';
+  try {
+    if (!pep440Lib().validRange(spec)) return 'it is not a PEP 440 version specifier';
+    pep440Lib().satisfies('3.12.0', spec);
+  } catch {
+    return 'it is not a PEP 440 version specifier this buildpack can evaluate';
+  }
+  return undefined;
 }
 
 export type VersionSource = 'BP_PYTHON_VERSION' | 'runtime.txt' | '.python-version' | 'Pipfile.lock' | 'Pipfile' | 'pyproject.toml' | 'buildpack plan' | 'default';
@@ -98,7 +119,7 @@ export function fromPythonVersionFile(bytes: Buffer | undefined): ParseResult {
   }
   if (lines.length > 1) {
     return failure('More than one Python version in .python-version', [
-      `.python-version lists ${lines.length} versions: ${lines.map((l) => `"${printable(l)}"`).join(', ')}.`,
+      `.python-version lists ${lines.length} versions: ${quoteSome(lines, 3)}.`,
       'A buildpack installs exactly one Python. Keep only the version the app runs with.',
     ]);
   }
@@ -116,13 +137,15 @@ export function fromPythonVersionFile(bytes: Buffer | undefined): ParseResult {
 /** Pipfile.lock: _meta.requires.python_full_version, else python_version. */
 export function fromPipfileLock(bytes: Buffer | undefined): ParseResult {
   if (bytes === undefined) return { found: false };
-  let lock: unknown;
+  let lock: PipfileLock;
   try {
-    lock = JSON.parse(bytes.toString('utf8'));
+    // The whole lock is checked here, during analysis: a malformed one fails before any download.
+    lock = parsePipfileLock(bytes.toString('utf8'));
   } catch (e) {
-    return failure('Pipfile.lock is not valid JSON', [`Pipfile.lock could not be parsed: ${(e as Error).message}.`, 'Regenerate it with `pipenv lock` and commit the result.']);
+    if (e instanceof UserError) return { found: true, error: e };
+    throw e;
   }
-  const requires = (lock as { _meta?: { requires?: Record<string, unknown> } })?._meta?.requires ?? {};
+  const requires: Record<string, unknown> = lock._meta?.requires ?? {};
   for (const key of ['python_full_version', 'python_version'] as const) {
     const v = requires[key];
     if (v === undefined) continue;
@@ -140,6 +163,15 @@ export function fromPipfile(bytes: Buffer | undefined): ParseResult {
     doc = parseToml(bytes.toString('utf8'), 'Pipfile');
   } catch (e) {
     return failure('Pipfile is not valid TOML', [`Pipfile could not be parsed: ${(e as Error).message}.`, 'Fix the syntax (Pipfile is TOML), then run `pipenv lock`.']);
+  }
+  for (const table of ['requires', 'packages', 'dev-packages'] as const) {
+    const v = doc[table];
+    if (v !== undefined && (v === null || typeof v !== 'object' || Array.isArray(v) || v instanceof Date)) {
+      return failure('Invalid Pipfile', [`Pipfile's ${table} is ${Array.isArray(v) ? 'an array' : `a ${typeof v}`}; it must be a table ([${table}]).`, 'Fix the Pipfile, then run `pipenv lock`.']);
+    }
+  }
+  if (doc.source !== undefined && !(Array.isArray(doc.source) && doc.source.every((x) => x !== null && typeof x === 'object' && !Array.isArray(x)))) {
+    return failure('Invalid Pipfile', ["Pipfile's source must be an array of tables ([[source]] with name, url and verify_ssl).", 'Fix the Pipfile, then run `pipenv lock`.']);
   }
   const requires = (doc.requires ?? {}) as Record<string, unknown>;
   for (const key of ['python_full_version', 'python_version'] as const) {
@@ -162,11 +194,18 @@ export function fromPyproject(bytes: Buffer | undefined): ParseResult {
   }
   const value = (doc.project as Record<string, unknown> | undefined)?.['requires-python'];
   if (value === undefined) return { found: false };
-  if (typeof value === 'string' && value.trim() !== '' && validRange(value.trim())) {
-    return request(value.trim().replace(/\s+/g, ''), 'pyproject.toml', 'pyproject.toml ([project] requires-python)', 'specifier');
+  const problem = typeof value !== 'string' ? 'it is not a string' : value.trim() === '' ? 'it is empty' : specifierProblem(value.trim());
+  if (problem === undefined) {
+    return request((value as string).trim().replace(/\s+/g, ''), 'pyproject.toml', 'pyproject.toml ([project] requires-python)', 'specifier');
   }
   return failure('Invalid requires-python in pyproject.toml', [
-    `pyproject.toml has requires-python = ${printable(JSON.stringify(value))}, which is not a PEP 440 version specifier.`,
+    `pyproject.toml has requires-python = ${printable(JSON.stringify(value) ?? String(value))}, which cannot be used: ${problem}.`,
     'Expected something like ">=3.11", ">=3.10,<3.13" or "~=3.12".',
   ]);
+}
+
+/** `"a", "b", "c" and 197 more`: an error quotes a few lines, never a whole file. */
+export function quoteSome(lines: readonly string[], max: number): string {
+  const shown = lines.slice(0, max).map((l) => `"${printable(l)}"`).join(', ');
+  return lines.length > max ? `${shown} and ${lines.length - max} more` : shown;
 }

@@ -2,25 +2,10 @@ import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import * as zlib from 'node:zlib';
-import * as tar from 'tar-stream';
 import { compressionOf, entryTarget, extractTar } from '../../src/io/extract';
+import { tarball, type TarEntry } from '../helpers/tarball';
 
-type Entry = { name: string; type?: 'file' | 'directory' | 'symlink' | 'link'; body?: string; linkname?: string; mode?: number };
-
-async function tarball(entries: Entry[], gzip = true): Promise<Buffer> {
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  const done = new Promise<void>((resolve) => {
-    const out = gzip ? pack.pipe(zlib.createGzip()) : pack;
-    out.on('data', (c: unknown) => chunks.push(c as Buffer));
-    out.on('end', () => resolve());
-  });
-  for (const e of entries) pack.entry({ name: e.name, type: e.type ?? 'file', linkname: e.linkname, mode: e.mode }, e.body ?? '');
-  pack.finalize();
-  await done;
-  return Buffer.concat(chunks);
-}
+type Entry = TarEntry;
 
 let dest: string;
 beforeEach(async () => {
