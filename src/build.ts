@@ -14,8 +14,8 @@ import { rethrowExplained } from './explain';
 import { runHook } from './hooks';
 import { installNltkData } from './layers/nltk-data';
 import { safeBuildEnv } from './unsafe-env';
-import { fetchText } from './io/download';
-import { pathExists, readFile } from './io/fs';
+import { configureDownloads, fetchText } from './io/download';
+import { pathExists } from './io/fs';
 import { installPython } from './layers/python';
 import { startSqlite } from './layers/sqlite';
 import { writeWebConcurrency } from './layers/web-concurrency';
@@ -66,7 +66,9 @@ export async function build(ctx: BuildContext, info: BuildpackInfo, log: Log): P
 async function readInputs(ctx: BuildContext, info: BuildpackInfo): Promise<BuildInputs> {
   const plan = await readBuildpackPlan(ctx.buildpackPlanPath);
   const app = await readAppForBuild(ctx.appDir);
-  const operator = await loadOperatorManifest(ctx.env.BP_PYTHON_MANIFEST, { readText: (p) => readFile(p, 'utf8'), fetchText: (url) => fetchText(url).catch(rethrowExplained) });
+  // The download limits come first: BP_PYTHON_MANIFEST may itself be a download.
+  configureDownloads(ctx.env);
+  const operator = await loadOperatorManifest(ctx.env.BP_PYTHON_MANIFEST, { fetchText: (url) => fetchText(url).catch(rethrowExplained) });
   const manifest = mergeManifests(operator, buildpackManifest(info.metadata));
   const bindings = await readBindings(ctx.platformDir, ctx.env);
   const pins = { pip: String(info.metadata['pip-version'] ?? ''), uv: String(info.metadata['uv-version'] ?? '') };

@@ -11,7 +11,7 @@ import type { BuildEnv } from '../cnb/build-env';
 import { writeLayerEnv, type LayerEnv } from '../cnb/env';
 import { defineLayer, openLayer, stringKey, type LayerDefinition, type LayerKey } from '../cnb/layer';
 import { rethrowExplained, whenCommandFails } from '../explain';
-import { downloadVerified } from '../io/download';
+import { downloadFileName, downloadVerified } from '../io/download';
 import { runOrThrow } from '../io/exec';
 import { removePath } from '../io/fs';
 import { formatBytes, formatDuration, type Log } from '../log';
@@ -77,7 +77,7 @@ async function installToolWheel(opts: { entry: Dependency; layerDir: string; pyt
   const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), `python-cnb-${entry.id}-`));
   try {
     // The wheel's file name matters to pip (it reads the version and tags from it).
-    const wheel = path.join(tmp, decodeURIComponent(new URL(entry.uri).pathname.split('/').pop() ?? `${entry.id}-${entry.version}-py3-none-any.whl`));
+    const wheel = path.join(tmp, downloadFileName(entry.uri, `${entry.id}-${entry.version}-py3-none-any.whl`));
     const { url } = applyMirror(entry.uri, opts.mirrors);
     const dl = await downloadVerified(url, sha256Of(entry), (body) => pipeline(body, createWriteStream(wheel)), { reset: () => fsp.rm(wheel, { force: true }) }).catch(rethrowExplained);
     await runOrThrow(opts.python, ['-m', 'pip', 'install', '--isolated', '--no-cache-dir', '--no-index', '--no-deps', '--user', '--quiet', '--no-warn-script-location', wheel], {

@@ -110,9 +110,9 @@ export function deprecationDate(d: Dependency): Date | undefined {
 /**
  * BP_PYTHON_MANIFEST: a path, a file:// URL or an http(s):// URL. Every form is read by
  * `io.fetchText`, which caps the size and reads a local path only when it is a regular file (a
- * FIFO or a device must not block the build). `readText` is no longer used.
+ * FIFO or a device must not block the build).
  */
-export async function loadOperatorManifest(location: string | undefined, io: { readText?(p: string): Promise<string>; fetchText(url: string): Promise<string> }): Promise<Manifest | undefined> {
+export async function loadOperatorManifest(location: string | undefined, io: { fetchText(url: string): Promise<string> }): Promise<Manifest | undefined> {
   if (!location?.trim()) return undefined;
   const where = redactUrl(location.trim());
   const real = location.trim();
