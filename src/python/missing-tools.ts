@@ -18,6 +18,7 @@ const FULL_BUILDER_EXAMPLES =
 /** The compiler pip (setuptools, meson, cmake) tried to run and could not find, if it says so. */
 function missingCompiler(lines: readonly string[]): string | undefined {
   const patterns = [
+    /\[Errno 2\] No such file or directory: '([^']*(?:gcc|cc|clang|\+\+))'/,
     /command '([^']+)' failed: No such file or directory/,
     /unable to execute '([^']+)': No such file or directory/,
     /error: command '([^']+)' failed with exit (?:code|status) 127/,
@@ -40,7 +41,8 @@ function failedBuilds(lines: readonly string[]): string[] {
   for (const line of lines) {
     const wheel = /Failed building wheel for (\S+)/.exec(line);
     if (wheel) names.add(wheel[1]!);
-    const build = /Failed to build (?:installable wheels for some pyproject\.toml based projects \()?([^)]+?)\)?$/.exec(line.trim());
+    // "Failed to build a b" (not pip 25+'s "Failed to build installable wheels for some ...").
+    const build = /^(?:ERROR: )?Failed to build (?!installable wheels)(.+)$/.exec(line.trim());
     if (build) for (const n of build[1]!.split(/[\s,]+/).filter(Boolean)) names.add(n);
   }
   return [...names];

@@ -1,22 +1,26 @@
 import { missingBuildToolError } from '../../src/python/missing-tools';
 
-// What pip 26 prints (abridged) when an sdist with a C extension is built without a compiler, and
+// What pip 26 printed (abridged; test/pack/minimal-builder.test.ts sees the real thing) when an sdist with a C extension is built without a compiler, and
 // when a git requirement meets a build image without git.
 const NO_COMPILER = [
   'Collecting sqlite-ext==1.0.0 (from -r requirements.txt (line 1))',
-  '  Downloading http://127.0.0.1:40000/packages/sqlite_ext-1.0.0.tar.gz (2.1 kB)',
+  '  Downloading sqlite_ext-1.0.0.tar.gz (1.2 kB)',
   'Building wheels for collected packages: sqlite-ext',
-  '  running build_ext',
-  "  building 'sqlite_ext' extension",
-  '  gcc -pthread -fno-strict-overflow -Wsign-compare -DNDEBUG -g -O3 -Wall -fPIC -c sqlite_ext.c -o build/temp/sqlite_ext.o',
-  "  error: command 'gcc' failed: No such file or directory",
+  '  Building wheel for sqlite-ext (pyproject.toml): finished with status \'error\'',
+  '  error: subprocess-exited-with-error',
+  '  × Building wheel for sqlite-ext (pyproject.toml) did not run successfully.',
+  "      building 'sqlite_ext' extension",
+  '      gcc -Wsign-compare -DNDEBUG -g -fwrapv -O3 -Wall -fPIC -I/layers/python-cnb_python/python/include/python3.11 -c sqlite_ext.c -o build/temp.linux-x86_64-cpython-311/sqlite_ext.o',
+  "      error: [Errno 2] No such file or directory: 'gcc'",
   '  ERROR: Failed building wheel for sqlite-ext',
   'Failed to build sqlite-ext',
-  'ERROR: Failed to build installable wheels for some pyproject.toml based projects (sqlite-ext)',
+  'error: failed-wheel-build-for-install',
+  '× Failed to build installable wheels for some pyproject.toml based projects',
+  '╰─> sqlite-ext',
 ];
 const NO_GIT = [
-  'Collecting hello-sdist@ git+https://user:s3cret@127.0.0.1:9/hello-sdist.git (from -r requirements.txt (line 1))',
-  '  Cloning https://user:****@127.0.0.1:9/hello-sdist.git to /tmp/pip-install-x/hello-sdist',
+  'Collecting hello-sdist @ git+https://user:s3cret@127.0.0.1:9/hello-sdist.git@v1.0.0 (from -r requirements.txt (line 3))',
+  '  Cloning https://user:****@127.0.0.1:9/hello-sdist.git (to revision v1.0.0) to /tmp/pip-install-l62hi1tv/hello-sdist_bb60e7aa',
   "ERROR: Error [Errno 2] No such file or directory: 'git' while executing command git version",
   "ERROR: Cannot find command 'git' - do you have 'git' installed and in your PATH?",
 ];
@@ -26,7 +30,7 @@ describe('missingBuildToolError', () => {
     const err = missingBuildToolError(NO_COMPILER, { cc: false, git: false }, 'requirements.txt');
     expect(err?.title).toBe('The build image has no C compiler');
     const body = err!.body.join('\n');
-    expect(body).toMatch(/build sqlite-ext from source/);
+    expect(body).toMatch(/pip had to build sqlite-ext from source/);
     expect(body).toMatch(/pip ran `gcc`, which does not exist here/);
     expect(body).toMatch(/Use a builder whose build image has a C compiler, e\.g\. a "full" builder/);
   });
@@ -39,7 +43,7 @@ describe('missingBuildToolError', () => {
     const err = missingBuildToolError(NO_GIT, { cc: true, git: false }, 'requirements.txt');
     expect(err?.title).toBe('The build image has no git');
     const body = err!.body.join('\n');
-    expect(body).toMatch(/hello-sdist@ git\+https:\/\/\*\*\*@127\.0\.0\.1:9\/hello-sdist\.git/);
+    expect(body).toMatch(/\(hello-sdist @ git\+https:\/\/\*\*\*@127\.0\.0\.1:9\/hello-sdist\.git@v1\.0\.0\)/);
     expect(body).not.toMatch(/s3cret/);
     expect(body).toMatch(/Use a builder whose build image has git/);
   });
