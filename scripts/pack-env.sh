@@ -28,6 +28,10 @@ export CONTAINERS_REGISTRIES_CONF="$PACK_DIR/containers/registries.conf"
 export DOCKER_HOST="unix://$PACK_DIR/run/podman.sock"
 # pack's own config (trusted builders, registry mirrors) stays under .cache, not in ~/.pack.
 export PACK_HOME="$PACK_DIR/pack-home"
+# pack names its cache volumes from this key when it believes it runs in a container (it does
+# here): without it, every build gets new volumes and no rebuild is warm. Not a secret in a test
+# setup where the only daemon is this private podman.
+export PACK_VOLUME_KEY="${PACK_VOLUME_KEY:-python-cnb-pack-tier}"
 
 _pack_wait() { # <what> <seconds> <command...>: retries the command every 0.2 s
   local what=$1 seconds=$2 i
@@ -118,7 +122,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     stop) pack_services_stop ;;
     env)
       for name in PACK_DIR PACK_BIN PACK_REGISTRY PACK_BUILDER_FULL PACK_BUILDER_MINIMAL PACK_LIFECYCLE_IMAGE PACK_RUN_IMAGE PACK_RUN_IMAGE_2 \
-        CONTAINERS_CONF CONTAINERS_STORAGE_CONF CONTAINERS_REGISTRIES_CONF DOCKER_HOST PACK_HOME; do
+        CONTAINERS_CONF CONTAINERS_STORAGE_CONF CONTAINERS_REGISTRIES_CONF DOCKER_HOST PACK_HOME PACK_VOLUME_KEY; do
         echo "$name=${!name}"
       done
       ;;

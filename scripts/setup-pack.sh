@@ -125,6 +125,7 @@ make_image() {
   work="$(mktemp -d "$PACK_DIR/images/work.XXXXXX")"
   mkdir -p "$work/rootfs"
   tar -C "$work/rootfs" --numeric-owner -xpf "$tarball"
+  chmod 0755 "$work/rootfs" # the image's /: the build and run users must traverse it
   add_cnb_users "$work/rootfs"
   [ -n "$extra" ] && printf '%s\n' "$extra" > "$work/rootfs/etc/python-cnb-image"
   IMAGE_UID=$uid publish_run_image "$work/rootfs" "$work" "$ARCH" "scripts/setup-pack.sh ($name: debootstrap --variant=minbase $SUITE)" \

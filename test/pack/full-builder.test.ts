@@ -24,8 +24,8 @@ describePack('pack build with the full builder', () => {
   describe('Flask (examples/flask-app), trusted, --buildpack <.cnb>', () => {
     let firstId = '';
     let firstLog = '';
-    beforeAll(() => {
-      const r = packBuild({ image: FLASK, app: path.join(REPO_ROOT, 'examples', 'flask-app'), builder: packEnv().PACK_BUILDER_FULL, trust: true, buildpack: CNB(), sources: suite.sources });
+    beforeAll(async () => {
+      const r = await packBuild({ image: FLASK, app: path.join(REPO_ROOT, 'examples', 'flask-app'), builder: packEnv().PACK_BUILDER_FULL, trust: true, buildpack: CNB(), sources: suite.sources });
       timings.push(`flask cold ${r.ms} ms`);
       firstLog = r.output;
       if (r.status !== 0) throw new Error(`pack build failed (exit ${r.status}):\n${r.output}`);
@@ -58,8 +58,8 @@ describePack('pack build with the full builder', () => {
       expect(processes.find((p) => p.type === 'web')!.command).toMatch(/gunicorn app:app/);
     });
 
-    test('a warm rebuild reuses every layer and gives the same image ID', () => {
-      const r = packBuild({ image: FLASK, app: path.join(REPO_ROOT, 'examples', 'flask-app'), builder: packEnv().PACK_BUILDER_FULL, trust: true, buildpack: CNB(), sources: suite.sources });
+    test('a warm rebuild reuses every layer and gives the same image ID', async () => {
+      const r = await packBuild({ image: FLASK, app: path.join(REPO_ROOT, 'examples', 'flask-app'), builder: packEnv().PACK_BUILDER_FULL, trust: true, buildpack: CNB(), sources: suite.sources });
       timings.push(`flask warm ${r.ms} ms`);
       expect(r.status).toBe(0);
       const layers = layerLines(r.output);
@@ -82,7 +82,7 @@ describePack('pack build with the full builder', () => {
   test('Django (test/fixtures/apps/django-app), untrusted (--lifecycle-image), --buildpack <dir>, --publish: pulled and served', async () => {
     const e = packEnv();
     const ref = `${e.PACK_REGISTRY}/python-cnb-pack-test/django:latest`;
-    const r = packBuild({ image: ref, app: path.join(REPO_ROOT, 'test', 'fixtures', 'apps', 'django-app'), builder: e.PACK_BUILDER_FULL, trust: false, buildpack: path.join(REPO_ROOT, 'dist', 'buildpack'), publish: true, sources: suite.sources });
+    const r = await packBuild({ image: ref, app: path.join(REPO_ROOT, 'test', 'fixtures', 'apps', 'django-app'), builder: e.PACK_BUILDER_FULL, trust: false, buildpack: path.join(REPO_ROOT, 'dist', 'buildpack'), publish: true, sources: suite.sources });
     timings.push(`django untrusted publish ${r.ms} ms`);
     if (r.status !== 0) throw new Error(`pack build failed (exit ${r.status}):\n${r.output}`);
     // Untrusted: the phases ran in separate containers, analyzer/restorer/exporter from the lifecycle image.

@@ -6,10 +6,10 @@
  *
  *   const env = packEnv();                 // PACK_BIN, builders, DOCKER_HOST, CONTAINERS_* ...
  *   const sources = await startPackSources();
- *   const r = packBuild({ image, app, builder: env.PACK_BUILDER_FULL, trust: true, sources });
+ *   const r = await packBuild({ image, app, builder: env.PACK_BUILDER_FULL, trust: true, sources });
  *   const web = await runWeb(image);      // podman run --network host, until the first HTTP 200
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -40,6 +40,7 @@ export interface PackEnv {
   CONTAINERS_REGISTRIES_CONF: string;
   DOCKER_HOST: string;
   PACK_HOME: string;
+  PACK_VOLUME_KEY: string;
 }
 
 let cached: PackEnv | undefined;
@@ -54,7 +55,7 @@ export function packEnv(): PackEnv {
 
 function processEnv(): NodeJS.ProcessEnv {
   const e = packEnv();
-  return { ...process.env, CONTAINERS_CONF: e.CONTAINERS_CONF, CONTAINERS_STORAGE_CONF: e.CONTAINERS_STORAGE_CONF, CONTAINERS_REGISTRIES_CONF: e.CONTAINERS_REGISTRIES_CONF, DOCKER_HOST: e.DOCKER_HOST, PACK_HOME: e.PACK_HOME };
+  return { ...process.env, CONTAINERS_CONF: e.CONTAINERS_CONF, CONTAINERS_STORAGE_CONF: e.CONTAINERS_STORAGE_CONF, CONTAINERS_REGISTRIES_CONF: e.CONTAINERS_REGISTRIES_CONF, DOCKER_HOST: e.DOCKER_HOST, PACK_HOME: e.PACK_HOME, PACK_VOLUME_KEY: e.PACK_VOLUME_KEY };
 }
 
 export interface CommandResult {
@@ -68,6 +69,30 @@ export function runCommand(command: string, args: string[], timeoutMs = 480000):
   const started = Date.now();
   const r = spawnSync('sh', ['-c', '"$@" 2>&1', 'sh', command, ...args], { encoding: 'utf8', env: processEnv(), timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
   return { status: r.status ?? -1, output: `${r.stdout ?? ''}${r.error ? `\n${r.error.message}` : ''}`, ms: Date.now() - started };
+}
+
+/**
+ * The same, without blocking: the loopback mirror and index run in this process and must answer
+ * while pack builds (spawnSync would stall them).
+ */
+export function runCommandAsync(command: string, args: string[], timeoutMs = 480000): Promise<CommandResult> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env: processEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const collect = (c: Buffer) => (output += c.toString('utf8'));
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    const timer = setTimeout(() => {
+      output += `\n(killed after ${timeoutMs} ms)`;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ status: code ?? -1, output, ms: Date.now() - started });
+    });
+  });
 }
 
 /** Runs a command that must succeed; returns its output. */
@@ -139,17 +164,20 @@ export interface PackBuildOptions {
   /** --buildpack: a .cnb file or a buildpack directory (default: the builder's own). */
   buildpack?: string;
   publish?: boolean;
+  /** --clear-cache: a cold build (with no previous image, nothing is reused). */
+  clearCache?: boolean;
 }
 
-export function packBuild(o: PackBuildOptions): CommandResult {
+export function packBuild(o: PackBuildOptions): Promise<CommandResult> {
   const e = packEnv();
-  const args = ['build', o.image, '--path', o.app, '--builder', o.builder, '--network', 'host', '--docker-host', 'inherit', '--pull-policy', 'if-not-present', '--timestamps', '--no-color'];
+  const args = ['build', o.image, '--path', o.app, '--builder', o.builder, '--network', 'host', '--docker-host', 'inherit', '--pull-policy', 'always', '--timestamps', '--no-color'];
   args.push('--volume', `${o.sources.manifestDir}:${MANIFEST_MOUNT}:ro`, '--env', `BP_PYTHON_MANIFEST=${MANIFEST_MOUNT}/manifest.toml`);
   for (const [k, v] of Object.entries(o.sources.index.pipEnv())) args.push('--env', `${k}=${v}`);
   args.push(...(o.trust ? ['--trust-builder'] : ['--lifecycle-image', e.PACK_LIFECYCLE_IMAGE]));
   if (o.buildpack) args.push('--buildpack', o.buildpack);
   if (o.publish) args.push('--publish', '--insecure-registry', e.PACK_REGISTRY);
-  return runCommand(e.PACK_BIN, args);
+  if (o.clearCache) args.push('--clear-cache');
+  return runCommandAsync(e.PACK_BIN, args);
 }
 
 /** The image's ID in podman's storage. */

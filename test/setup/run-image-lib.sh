@@ -27,6 +27,7 @@ debootstrap_cached() {
   local tarball=$1 suite=$2 mirror=$3 arch=$4 include=$5 log=$6 rootfs
   [ -f "$tarball" ] && return 0
   rootfs="$(mktemp -d "$(dirname "$tarball")/rootfs.XXXXXX")"
+  chmod 0755 "$rootfs" # mktemp's 0700 would become the image's / (tar records it)
   debootstrap --variant=minbase --arch="$arch" --include="$include" "$suite" "$rootfs" "$mirror" >"$log" 2>&1 || {
     tail -30 "$log" >&2; rm -rf "$rootfs"; return 1; }
   # Trim what an image does not need; device nodes come from the engine at run time.
