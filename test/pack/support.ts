@@ -166,6 +166,8 @@ export interface PackBuildOptions {
   publish?: boolean;
   /** --clear-cache: a cold build (with no previous image, nothing is reused). */
   clearCache?: boolean;
+  /** More platform env (--env K=V). */
+  env?: Record<string, string>;
 }
 
 export function packBuild(o: PackBuildOptions): Promise<CommandResult> {
@@ -173,8 +175,11 @@ export function packBuild(o: PackBuildOptions): Promise<CommandResult> {
   const args = ['build', o.image, '--path', o.app, '--builder', o.builder, '--network', 'host', '--docker-host', 'inherit', '--pull-policy', 'always', '--timestamps', '--no-color'];
   args.push('--volume', `${o.sources.manifestDir}:${MANIFEST_MOUNT}:ro`, '--env', `BP_PYTHON_MANIFEST=${MANIFEST_MOUNT}/manifest.toml`);
   for (const [k, v] of Object.entries(o.sources.index.pipEnv())) args.push('--env', `${k}=${v}`);
+  for (const [k, v] of Object.entries(o.env ?? {})) args.push('--env', `${k}=${v}`);
   args.push(...(o.trust ? ['--trust-builder'] : ['--lifecycle-image', e.PACK_LIFECYCLE_IMAGE]));
-  if (o.buildpack) args.push('--buildpack', o.buildpack);
+  // A trusted builder with an added buildpack stays trusted (one creator container) only with
+  // --trust-extra-buildpacks; else pack falls back to five containers and Docker Hub's lifecycle image.
+  if (o.buildpack) args.push('--buildpack', o.buildpack, ...(o.trust ? ['--trust-extra-buildpacks'] : []));
   if (o.publish) args.push('--publish', '--insecure-registry', e.PACK_REGISTRY);
   if (o.clearCache) args.push('--clear-cache');
   return runCommandAsync(e.PACK_BIN, args);
