@@ -8,7 +8,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describePack, imageId, layerLines, mustRun, packBuild, packEnv, packSuite, podman, REPO_ROOT, runInImage, runWeb } from './support';
 
-const FLASK = 'python-cnb-pack-test/flask';
+// Named in the loopback registry even when built into podman: pack inspect and pack rebase look
+// the name up remotely too, and a bare name would send them to Docker Hub.
+const FLASK = `${packEnv().PACK_REGISTRY}/python-cnb-pack-test/flask`;
 const DJANGO = 'python-cnb-pack-test/django';
 const CNB = () => {
   const dist = path.join(REPO_ROOT, 'dist');
@@ -25,7 +27,8 @@ describePack('pack build with the full builder', () => {
     let firstId = '';
     let firstLog = '';
     beforeAll(async () => {
-      const r = await packBuild({ image: FLASK, app: path.join(REPO_ROOT, 'examples', 'flask-app'), builder: packEnv().PACK_BUILDER_FULL, trust: true, buildpack: CNB(), sources: suite.sources });
+      // Cold: no previous image (afterAll removed it) and --clear-cache (the cache volume outlives a run).
+      const r = await packBuild({ image: FLASK, app: path.join(REPO_ROOT, 'examples', 'flask-app'), builder: packEnv().PACK_BUILDER_FULL, trust: true, buildpack: CNB(), sources: suite.sources, clearCache: true });
       timings.push(`flask cold ${r.ms} ms`);
       firstLog = r.output;
       if (r.status !== 0) throw new Error(`pack build failed (exit ${r.status}):\n${r.output}`);
@@ -70,7 +73,7 @@ describePack('pack build with the full builder', () => {
 
     test('pack rebase onto a second run image: the run layers change, the app still serves', async () => {
       const before = podman('image', 'inspect', '--format', '{{json .RootFS.Layers}}', FLASK);
-      const r = mustRun(packEnv().PACK_BIN, ['rebase', FLASK, '--run-image', packEnv().PACK_RUN_IMAGE_2, '--pull-policy', 'always', '--no-color']);
+      const r = mustRun(packEnv().PACK_BIN, ['rebase', FLASK, '--run-image', packEnv().PACK_RUN_IMAGE_2, '--pull-policy', 'if-not-present', '--no-color']);
       expect(r).toMatch(/Rebased Image:/);
       expect(podman('image', 'inspect', '--format', '{{json .RootFS.Layers}}', FLASK)).not.toBe(before);
       expect(runInImage(FLASK, ['cat', '/etc/python-cnb-image']).output).toMatch(/run image 2/);

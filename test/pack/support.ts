@@ -227,5 +227,6 @@ export async function runWeb(image: string, options: { port?: number; timeoutMs?
 
 /** Runs a command in the image through the launcher (the app's env: PATH, the venv), as the image's user. */
 export function runInImage(image: string, command: string[]): CommandResult {
-  return runCommand('podman', ['run', '--rm', '--network', 'host', '--entrypoint', '/cnb/lifecycle/launcher', image, ...command]);
+  // `--`: the launcher execs the command as given (without it, it joins the args into a bash -c string).
+  return runCommand('podman', ['run', '--rm', '--network', 'host', '--entrypoint', '/cnb/lifecycle/launcher', image, '--', ...command]);
 }
