@@ -56,9 +56,11 @@ describePack('pack build with the full builder', () => {
 
     test('pack inspect shows the processes', () => {
       const out = mustRun(packEnv().PACK_BIN, ['inspect', FLASK, '--output', 'json']);
-      const processes = (JSON.parse(out) as { local_info: { processes: Array<{ type: string; command: string; default: boolean }> } }).local_info.processes;
+      const processes = (JSON.parse(out) as { local_info: { processes: Array<{ type: string; command: string; args?: string[]; default: boolean }> } }).local_info.processes;
       expect(processes).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'web', default: true })]));
-      expect(processes.find((p) => p.type === 'web')!.command).toMatch(/gunicorn app:app/);
+      // The Procfile's line, run through bash -c (command "bash", the line in args).
+      const web = processes.find((p) => p.type === 'web')!;
+      expect([web.command, ...(web.args ?? [])].join(' ')).toMatch(/gunicorn app:app --bind 0\.0\.0\.0:\$PORT/);
     });
 
     test('a warm rebuild reuses every layer and gives the same image ID', async () => {
@@ -73,7 +75,9 @@ describePack('pack build with the full builder', () => {
 
     test('pack rebase onto a second run image: the run layers change, the app still serves', async () => {
       const before = podman('image', 'inspect', '--format', '{{json .RootFS.Layers}}', FLASK);
-      const r = mustRun(packEnv().PACK_BIN, ['rebase', FLASK, '--run-image', packEnv().PACK_RUN_IMAGE_2, '--pull-policy', 'if-not-present', '--no-color']);
+      const r = mustRun(packEnv().PACK_BIN, ['rebase', FLASK, '--run-image', packEnv().PACK_RUN_IMAGE_2, '--pull-policy', 'if-not-present', '--no-color',
+        // The second run image is another image, not a mirror of the first: pack wants that said.
+        '--force']);
       expect(r).toMatch(/Rebased Image:/);
       expect(podman('image', 'inspect', '--format', '{{json .RootFS.Layers}}', FLASK)).not.toBe(before);
       expect(runInImage(FLASK, ['cat', '/etc/python-cnb-image']).output).toMatch(/run image 2/);
