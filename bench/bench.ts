@@ -9,7 +9,7 @@
  *   npm run bench                       full: 1 warm-up + 5 counted runs of everything
  *   npm run bench -- --quick            CI: 1 warm-up + 2 counted, skips the 40-package app
  *   --runs N --warmup N                 override the counts
- *   --only detect,package,runtime,flask,django,sqlite,start  a subset (row groups)
+ *   --only detect,package,runtime,flask,django,sqlite,start,pack  a subset (row groups)
  *   --buildpack-dir DIR                 the buildpack under test (default $TEST_BUILDPACK_DIR, else
  *                                       the repository); a packaged buildpack (bin/detect is an
  *                                       executable, not a script) is reported as "packaged"
@@ -39,6 +39,7 @@ import { startPackageIndex, type PackageIndex } from '../test/helpers/package-in
 import { freePort, startRegistry } from '../test/helpers/registry';
 import { pullImage, pushRunImage, runRegistryBuild, startWebProcess } from '../test/helpers/image';
 import { useLoopbackSources } from '../test/helpers/sources';
+import { packBuild, packEnv, runCommand, runWeb, startPackSources } from '../test/pack/support';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -468,6 +469,62 @@ async function benchAppStart(w: World): Promise<Row[]> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// pack: the same Flask app built by `pack build` with the full builder through podman (the pack
+// tier's setup, scripts/setup-pack.sh), and the image started by `podman run --network host`
+
+async function benchPack(w: World): Promise<Row[]> {
+  say('pack build (full builder, trusted) and podman run');
+  const label = 'examples/flask-app, pack build through podman, full builder, trusted';
+  const ids = [
+    { id: 'pack-cold', scenario: `pack build cold (--clear-cache, no previous image), ${label}` },
+    { id: 'pack-warm', scenario: `pack build warm (nothing changed), ${label}` },
+    { id: 'pack-start', scenario: 'app start in the container, examples/flask-app (podman run to first HTTP 200)' },
+  ];
+  const skipped = (note: string): Row[] => ids.map((r) => ({ ...r, status: 'skipped' as const, note }));
+  if (process.getuid?.() !== 0) return skipped('needs root (podman storage)');
+  const e = packEnv();
+  if (!fs.existsSync(e.PACK_BIN) || !fs.existsSync(path.join(e.PACK_DIR, 'builder-full.stamp'))) return skipped('the pack tier is not set up (bash scripts/setup-pack.sh)');
+  const started = runCommand('bash', [path.join(REPO_ROOT, 'scripts', 'pack-env.sh'), 'start']);
+  if (started.status !== 0) return skipped(`podman or the registry did not start: ${started.output.trim().split('\n').pop()}`);
+  const sources = await startPackSources();
+  const image = 'python-cnb-bench/flask';
+  const app = path.join(REPO_ROOT, 'examples', 'flask-app');
+  // A pack build is ~30-60 s: in --quick mode one counted run each, no warm-up.
+  const pw: World = w.opts.quick ? { ...w, opts: { ...w.opts, warmup: 0, runs: 1 } } : w;
+  const cold: Sample[] = [];
+  const warm: Sample[] = [];
+  const start: Sample[] = [];
+  try {
+    await loop(pw, 'pack build cold + warm, podman run', async (_i, counted) => {
+      runCommand('podman', ['rmi', '-f', image]);
+      const c = await packBuild({ image, app, builder: e.PACK_BUILDER_FULL, trust: true, sources, clearCache: true });
+      if (c.status !== 0) throw new Error(`pack build (cold) failed:\n${c.output.slice(-3000)}`);
+      const wr = await packBuild({ image, app, builder: e.PACK_BUILDER_FULL, trust: true, sources });
+      if (wr.status !== 0) throw new Error(`pack build (warm) failed:\n${wr.output.slice(-3000)}`);
+      const web = await runWeb(image);
+      web.stop();
+      if (counted) {
+        cold.push({ ms: c.ms });
+        warm.push({ ms: wr.ms });
+        start.push({ ms: web.msToFirst200 });
+      }
+    });
+  } catch (err) {
+    return ids.map((r) => ({ ...r, status: 'failed' as const, note: (err as Error).message.split('\n')[0] }));
+  } finally {
+    runCommand('podman', ['rmi', '-f', image]);
+    await sources.close();
+    runCommand('bash', [path.join(REPO_ROOT, 'scripts', 'pack-env.sh'), 'stop']);
+  }
+  const common = { status: 'ok' as const, warmup: pw.opts.warmup, runs: pw.opts.runs };
+  return [
+    { ...ids[0]!, ...common, measures: 'the pack process: builder and run image pulls (if-not-present), the creator container (detect, restore, build, export to podman)', ours: figures(cold), note: 'beside flask-cold (the host-directory lifecycle harness)' },
+    { ...ids[1]!, ...common, measures: 'the same, with the previous image and the cache volume', ours: figures(warm), note: 'beside flask-warm' },
+    { ...ids[2]!, ...common, measures: 'podman run -d --network host (runc, launcher, exec.d, gunicorn) until GET / answers 200 (polled every 200 ms)', ours: figures(start), note: 'beside app-start (unshare + chroot)' },
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
 // runtime install: bin/build alone, on an app that only asks for Python
 
 interface Variant {
@@ -830,6 +887,7 @@ async function main(): Promise<void> {
     }
     if (!opts.compare && want('sqlite')) rows.push(...(await benchSqlite(w)));
     if (!opts.compare && want('start')) rows.push(...(await benchAppStart(w)));
+    if (!opts.compare && want('pack')) rows.push(...(await benchPack(w)));
   } finally {
     cleanupScenarios();
     await mirror.close();

@@ -1,4 +1,5 @@
-// The README's main job: build examples/flask-app with this buildpack through the REAL CNB
+// The README's main job's fallback (scripts/demo.sh uses it when no container engine can run):
+// build an app dir (argv[2], default examples/flask-app) with this buildpack through the REAL CNB
 // lifecycle (analyzer, detector, restorer, builder, exporter, on host directories, as the test
 // harness does), then start its default `web` process with the lifecycle's launcher and serve it
 // on localhost. This machine reaches no python.org/GitHub, so the CPython archive comes from the
@@ -32,7 +33,7 @@ function get(url: string): Promise<{ status: number; body: string }> {
 async function main(): Promise<void> {
   const port = Number(process.env.PORT || 8080);
   const [mirror, index] = await Promise.all([startMirror(), startPackageIndex()]);
-  const app = path.join(REPO_ROOT, 'examples', 'flask-app');
+  const app = path.resolve(process.argv[2] ?? path.join(REPO_ROOT, 'examples', 'flask-app'));
   const s = createScenario(app);
   await useLoopbackSources(s, { mirror, index });
 
@@ -65,7 +66,7 @@ async function main(): Promise<void> {
   for (let i = 0; i < 100; i++) {
     try {
       const r = await get(url);
-      console.log(`\nServing examples/flask-app at ${url} (HTTP ${r.status}: ${r.body.trim()})\nPress Ctrl-C to stop.`);
+      console.log(`\nServing ${path.relative(process.cwd(), app) || app} at ${url} (HTTP ${r.status}: ${r.body.trim()})\nPress Ctrl-C to stop.`);
       if (process.env.DEMO_EXIT_AFTER_CHECK === '1') stop();
       return;
     } catch {

@@ -15,7 +15,8 @@
 //                                         io.buildpacks.buildpackage.metadata and
 //                                         io.buildpacks.buildpack.layers labels pack writes
 //   --publish REF                         copies that image to a registry with skopeo
-//                                         (plain HTTP allowed: --dest-tls-verify=false)
+//                                         (plain HTTP, --dest-tls-verify=false, only for a
+//                                         loopback registry: localhost, 127.x.x.x, [::1])
 //
 // The layer is normalized as pack normalizes buildpacks (uid/gid 0, mtime 1980-01-01T00:00:01Z,
 // dirs and executables 0755, other files 0644), and gzip carries no timestamp, so the same inputs
@@ -246,12 +247,21 @@ async function vendorDependencies(o, descriptor, bpDir, installRoot) {
 
 // -- 2. the buildpack directory and the buildpackage ------------------------------------------------
 
+/** Whether an image reference's registry is on loopback (localhost, 127.0.0.0/8, [::1]), with any port. */
+function isLoopbackRegistry(ref) {
+  const host = ref.split('/')[0].replace(/:\d+$/, '');
+  return host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
 function packagedDescriptor(descriptor, o, dependencies) {
   const d = structuredClone(descriptor);
   // The executable runs on one arch: declare only that target, or a platform would pick this
   // buildpack for an arm64 build and fail with "exec format error".
   d.targets = (descriptor.targets ?? [{ os: 'linux' }]).filter((t) => !t.arch || t.arch === o.arch).map((t) => ({ ...t, arch: o.arch }));
   if (d.targets.length === 0) d.targets = [{ os: 'linux', arch: o.arch }];
+  // Any stack: platforms that still read stacks (kpack before v0.17.0) reject a buildpack
+  // without them; newer ones read `targets` and ignore this.
+  d.stacks = [{ id: '*' }];
   if (dependencies) d.metadata = { ...d.metadata, dependencies };
   const header =
     `# Packaged by scripts/package.mjs for linux/${o.arch}${o.offline ? ', offline: every [[metadata.dependencies]] uri points into dependencies/ of this buildpack' : ''}.\n` +
@@ -312,10 +322,10 @@ async function writeBuildpackage(o, descriptor, bpDir, work, cnbFile) {
   const targets = [{ os: 'linux', arch: o.arch }];
   const labels = {
     // distribution.md; pack writes the same fields (omitting stacks when there are none).
-    'io.buildpacks.buildpackage.metadata': JSON.stringify({ id, version, ...(name ? { name } : {}), ...(homepage ? { homepage } : {}), targets }),
+    'io.buildpacks.buildpackage.metadata': JSON.stringify({ id, version, ...(name ? { name } : {}), ...(homepage ? { homepage } : {}), stacks: [{ id: '*' }], targets }),
     // pack's dist.ModuleLayers (what pack, kpack and builders read to find the buildpack's layer).
     'io.buildpacks.buildpack.layers': JSON.stringify({
-      [id]: { [version]: { api: descriptor.api, targets, layerDiffID: layer.diffID, ...(homepage ? { homepage } : {}), ...(name ? { name } : {}) } },
+      [id]: { [version]: { api: descriptor.api, stacks: [{ id: '*' }], targets, layerDiffID: layer.diffID, ...(homepage ? { homepage } : {}), ...(name ? { name } : {}) } },
     }),
   };
   const config = Buffer.from(JSON.stringify({
@@ -402,7 +412,9 @@ async function main() {
     console.log(`  ${path.relative(process.cwd(), cnbFile)}  ${mib(fs.statSync(cnbFile).size)} (layer ${mib(pkg.layer.size)} gzip, diffID ${pkg.layer.diffID.slice(0, 19)}…)`);
 
     if (o.publish) {
-      run('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci-archive:${cnbFile}`, `docker://${o.publish}`]);
+      // Plain HTTP only for a registry on this machine; anything else keeps TLS verification.
+      const tls = isLoopbackRegistry(o.publish) ? ['--dest-tls-verify=false'] : [];
+      run('skopeo', ['copy', '--quiet', ...tls, `oci-archive:${cnbFile}`, `docker://${o.publish}`]);
       console.log(`  published ${o.publish} (${pkg.manifestDigest})`);
     }
   } finally {

@@ -15,17 +15,7 @@ step() { printf '\n==> %s  [%ss]\n' "$*" "$SECONDS"; }
 
 step "system packages"
 PACKAGES=(ca-certificates git openssh-client openssh-server patchelf skopeo umoci docker-registry debootstrap debian-archive-keyring zstd binutils util-linux xz-utils curl gcc libc6-dev pkg-config)
-missing=()
-for pkg in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing: ${missing[*]}"
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-else
-  echo "all present: ${PACKAGES[*]}"
-fi
+bash scripts/ensure-packages.sh "${PACKAGES[@]}"
 for tool in node npm go python3 setpriv; do
   command -v "$tool" >/dev/null || { echo "setup: $tool is required on PATH (see Dockerfile.test)" >&2; exit 1; }
 done

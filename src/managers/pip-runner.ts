@@ -1,8 +1,10 @@
 // What the managers that install with pip share (requirements.txt, Pipfile.lock, the project):
 // vendor/ wheels as the only source, the common arguments, and one pip run with its failure words.
 import { whenCommandFails } from '../explain';
-import { runOrThrow } from '../io/exec';
+import { CommandFailed } from '../failures';
+import { runOrThrow, which } from '../io/exec';
 import { pipErrorLines } from '../python/dependencies';
+import { missingBuildToolError, type BuildTools } from '../python/missing-tools';
 import type { AppSnapshot } from '../project';
 import type { DependencyInputs, InstallStep } from './manager';
 
@@ -22,12 +24,24 @@ export function pipInstallCommon(inputs: DependencyInputs): string[] {
 export async function runPip(step: InstallStep, args: readonly string[], env = step.env, shown: (arg: string) => string = (a) => a): Promise<void> {
   const { inputs, log } = step;
   log.info(`Running: pip ${args.map(shown).join(' ')}`);
-  await runOrThrow(step.python, ['-m', 'pip', '--python', step.venvPython, ...args], { cwd: step.appDir, env: env.toRecord(), onOutput: (c) => log.commandOutput(c) }).catch(
+  await runOrThrow(step.python, ['-m', 'pip', '--python', step.venvPython, ...args], { cwd: step.appDir, env: env.toRecord(), onOutput: (c) => log.commandOutput(c) }).catch(async (e: unknown) => {
+    // pip failed for want of a compiler or git: say that the build image lacks it, not pip's words.
+    if (e instanceof CommandFailed) {
+      const missing = missingBuildToolError(e.tail, await buildTools(env.toRecord()), inputs.label);
+      if (missing) throw missing;
+    }
     whenCommandFails((f) => ({
       title: `Could not install the dependencies from ${inputs.label}`,
       lead: `pip exited with code ${f.exitCode} while installing ${inputs.label}. What pip reported:`,
       lines: pipErrorLines(f.tail).map((l) => `  ${l}`),
       fix: ["pip's full output is above. Check the named requirement: it must exist on your package index (PIP_INDEX_URL) for this Python, and an sdist must build with the tools in the build image."],
-    })),
-  );
+    }))(e);
+  });
+}
+
+/** Which of the tools pip may need are on the build's PATH (see python/missing-tools.ts). */
+async function buildTools(env: Record<string, string>): Promise<BuildTools> {
+  const compilers = [env.CC?.trim().split(/\s+/)[0], 'cc', 'gcc'].filter((c): c is string => Boolean(c));
+  const found = await Promise.all([...compilers, 'git'].map((c) => which(c, env)));
+  return { cc: found.slice(0, -1).some(Boolean), git: Boolean(found.at(-1)) };
 }

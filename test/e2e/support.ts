@@ -9,6 +9,7 @@ import { startMirror, type Mirror } from '../helpers/mirror';
 import { useLoopbackSources } from '../helpers/sources';
 import { startPackageIndex, type PackageIndex } from '../helpers/package-index';
 import { startRegistry, type Registry } from '../helpers/registry';
+export { layerLines } from '../helpers/image';
 import { IS_ROOT, pullImage, pushRunImage, runRegistryBuild, type PulledImage, type RegistryBuildResult } from '../helpers/image';
 
 /** `describe` when the e2e tier can run here (root: chroot, mount namespaces), else `describe.skip`. */
@@ -53,12 +54,4 @@ export async function startE2E(): Promise<E2E> {
       await Promise.all([registry.close(), mirror.close(), index.close()]);
     },
   };
-}
-
-/** The exporter's "Adding layer" / "Reusing layer" lines for our buildpack's layers. */
-export function layerLines(exportLog: string): { added: string[]; reused: string[] } {
-  const added: string[] = [];
-  const reused: string[] = [];
-  for (const m of exportLog.matchAll(/(Adding|Reusing) layer 'python-cnb\/python:([^']+)'/g)) (m[1] === 'Adding' ? added : reused).push(m[2]!);
-  return { added: added.sort(), reused: reused.sort() };
 }

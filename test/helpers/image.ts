@@ -512,3 +512,11 @@ export function missingLibraries(rootfs: string, files: string[]): string[] {
   }
   return missing;
 }
+
+/** The exporter's (lifecycle's or pack's) "Adding layer" / "Reusing layer" lines for our buildpack's layers. */
+export function layerLines(exportLog: string): { added: string[]; reused: string[] } {
+  const added: string[] = [];
+  const reused: string[] = [];
+  for (const m of exportLog.matchAll(/(Adding|Reusing) layer 'python-cnb\/python:([^']+)'/g)) (m[1] === 'Adding' ? added : reused).push(m[2]!);
+  return { added: added.sort(), reused: reused.sort() };
+}

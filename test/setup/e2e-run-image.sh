@@ -22,13 +22,9 @@ SUITE="${E2E_DEBIAN_SUITE:-bookworm}"
 # (_curses), uuid, expat (pyexpat), nsl/tirpc (nis), crypt, and the compression libraries.
 INCLUDE="libssl3,libsqlite3-0,libffi8,zlib1g,libbz2-1.0,liblzma5,libreadline8,libncursesw6,libtinfo6,libuuid1,libexpat1,libnsl2,libtirpc3,libcrypt1,netbase"
 
-find_mirror() {
-  local m
-  m="$(grep -hsE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' | grep -E '/debian/?$' | head -1 || true)"
-  [ -n "$m" ] || m="$(grep -hsE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '{print $2}' | grep -E '/debian/?$' | head -1 || true)"
-  echo "${m:-http://deb.debian.org/debian}"
-}
-MIRROR="${E2E_DEBIAN_MIRROR:-$(find_mirror)}"
+# shellcheck source=test/setup/run-image-lib.sh
+. "$ROOT/test/setup/run-image-lib.sh"
+MIRROR="${E2E_DEBIAN_MIRROR:-$(debian_mirror)}"
 case "$(uname -m)" in x86_64) arch=amd64 ;; aarch64) arch=arm64 ;; *) arch="$(uname -m)" ;; esac
 
 stamp="$( (cat "$0" "$ROOT/test/setup/run-image-lib.sh"; echo "$SUITE $MIRROR $arch") | sha256sum | cut -c1-16)"
@@ -53,29 +49,11 @@ rootfs="$work/rootfs"
 tarball="$CACHE/rootfs-$stamp.tar"
 if [ ! -f "$tarball" ]; then
   echo "e2e-run-image.sh: debootstrap --variant=minbase $SUITE from $MIRROR (once per machine)" >&2
-  debootstrap --variant=minbase --arch="$arch" --include="$INCLUDE" "$SUITE" "$rootfs" "$MIRROR" >"$work/debootstrap.log" 2>&1 || {
-    tail -30 "$work/debootstrap.log" >&2; exit 1; }
-  # Trim what a run image does not need; device nodes come from the host at run time.
-  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/log/* \
-    "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/* "$rootfs"/usr/share/locale/*
-  find "$rootfs/dev" -mindepth 1 -delete
-  tar -C "$rootfs" --numeric-owner -cf "$tarball.tmp" .
-  mv "$tarball.tmp" "$tarball"
-  rm -f "$CACHE"/rootfs-*.tar.tmp
+  debootstrap_cached "$tarball" "$SUITE" "$MIRROR" "$arch" "$INCLUDE" "$work/debootstrap.log"
   for old in "$CACHE"/rootfs-*.tar; do [ "$old" = "$tarball" ] || rm -f "$old"; done
-else
-  mkdir -p "$rootfs"
-  tar -C "$rootfs" --numeric-owner -xpf "$tarball"
 fi
+mkdir -p "$rootfs"
+tar -C "$rootfs" --numeric-owner -xpf "$tarball"
+add_cnb_users "$rootfs"
 
-# The users of a CNB stack: uid 1001 builds (owns the layers), uid 1002 runs, both gid 1000.
-grep -q "^cnb:" "$rootfs/etc/group" || echo "cnb:x:$CNB_GID:" >> "$rootfs/etc/group"
-grep -q "^cnb:" "$rootfs/etc/passwd" || echo "cnb:x:$CNB_UID:$CNB_GID::/home/cnb:/bin/bash" >> "$rootfs/etc/passwd"
-grep -q "^cnb-run:" "$rootfs/etc/passwd" || echo "cnb-run:x:$CNB_RUN_UID:$CNB_GID::/home/cnb-run:/bin/bash" >> "$rootfs/etc/passwd"
-mkdir -p "$rootfs/home/cnb" "$rootfs/home/cnb-run" "$rootfs/workspace"
-chown "$CNB_UID:$CNB_GID" "$rootfs/home/cnb"
-chown "$CNB_RUN_UID:$CNB_GID" "$rootfs/home/cnb-run" "$rootfs/workspace"
-
-# shellcheck source=test/setup/run-image-lib.sh
-. "$ROOT/test/setup/run-image-lib.sh"
 publish_run_image "$rootfs" "$work" "$arch" "test/setup/e2e-run-image.sh (debootstrap --variant=minbase $SUITE)" "python-cnb e2e tests" "python-cnb.e2e" "$stamp" "$DEST"

@@ -10,8 +10,11 @@
 #   ensurepip/_bundled.
 # Differences from the real archives, on purpose or unavoidable:
 #   * RUNPATH is set to $ORIGIN/../lib so the copy runs from any prefix (as PBS's does);
-#   * _ssl and _sqlite3 link the system's libssl3 / libsqlite3 dynamically (PBS links them
-#     statically), so the build image needs those libraries;
+#   * the shared libraries the interpreter and its extension modules need beyond glibc
+#     (libssl/libcrypto, libsqlite3, libffi, readline, ncurses/tinfo, nsl/tirpc, uuid, expat,
+#     crypt, the compression libraries) are copied from this machine into python/lib/ with
+#     RUNPATH $ORIGIN, so the tree runs on a minimal run image as PBS's does (PBS links them
+#     statically); _tkinter (Tk, X11) is left out of that, as a server image has no display;
 #   * the build-time prefix (/root/.pyenv/versions/3.X.Y) is LEFT in _sysconfigdata_*.py,
 #     config-3.X-*/Makefile, bin/python3.X-config and the .pc files: PBS leaves `/install`
 #     there and the buildpack's installer must rewrite it, so the fixtures must exercise it.
@@ -39,7 +42,7 @@
 set -euo pipefail
 
 # Bump when the archive layout changes: sidecars with another FORMAT are rebuilt.
-FORMAT=3
+FORMAT=4
 # Pinned so the fixture (and every sha256 derived from it) is stable; 26.3 was the newest
 # pip on PyPI when this was written (`pip index versions pip`).
 PIP_VERSION=26.3
@@ -194,6 +197,36 @@ stage_runtime() {
       rm -f "$ref"
     fi
   done < <(find "$py" -type f \( -path "$py/bin/*" -o -name '*.so' -o -name '*.so.*' \) -print0)
+  bundle_libraries "$py"
+}
+
+# The libraries every Linux image has: glibc's own (and the dynamic loader, the vDSO).
+GLIBC_LIBS='^(linux-vdso|ld-linux[^ ]*|libc|libm|libpthread|libdl|librt|libutil|libresolv|libanl|libBrokenLocale|libmvec|libnss_[a-z]+)\.so'
+
+# external_libraries FILE...: "soname path" of each library they load from outside glibc,
+# transitively (ldd), libpython excluded (it is in the tree).
+external_libraries() {
+  ldd "$@" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}' | grep -Ev "$GLIBC_LIBS" | grep -v '^libpython' | sort -u
+}
+
+# bundle_libraries PY: copies the external libraries of PY's interpreter, libpython and
+# lib-dynload modules (all but _tkinter) into PY/lib, each with RUNPATH $ORIGIN, and records
+# them in PY/lib/BUNDLED_LIBRARIES.txt (soname, Debian package).
+bundle_libraries() {
+  local py=$1 soname from pkg
+  local elves=()
+  mapfile -t elves < <(find "$py/bin" "$py/lib" -maxdepth 3 -type f \( -path '*/bin/python3*' -o -name 'libpython*.so*' -o -path '*/lib-dynload/*.so' \) ! -name '_tkinter*' | LC_ALL=C sort)
+  : >"$py/lib/BUNDLED_LIBRARIES.txt"
+  while read -r soname from; do
+    [[ -n $soname ]] || continue
+    cp -L "$from" "$py/lib/$soname"
+    chmod 0755 "$py/lib/$soname"
+    patchelf --set-rpath '$ORIGIN' "$py/lib/$soname"
+    # dpkg knows a file by the path its package ships (/lib or /usr/lib: usrmerge), so by name.
+    pkg=$(dpkg -S "*/$(basename "$(realpath "$from")")" 2>/dev/null | head -1 | cut -d: -f1 || true)
+    printf '%s %s\n' "$soname" "${pkg:-unknown}" >>"$py/lib/BUNDLED_LIBRARIES.txt"
+  done < <(external_libraries "${elves[@]}")
+  touch -r "$py/lib/python"*/os.py "$py/lib/BUNDLED_LIBRARIES.txt" "$py"/lib/*.so.* 2>/dev/null || true
 }
 
 # tar_mtime DIR: the newest mtime among the files copied from the install, .pyc excluded
@@ -218,7 +251,7 @@ verify_runtime() {
   local home=$dir/${prefix%/}
   local out
   if ! out=$(cd "$dir" && env -i PATH=/usr/bin:/bin LANG=C.UTF-8 "$home/bin/python3" -c '
-import sys, ssl, sqlite3, json
+import sys, ssl, sqlite3, json, ctypes, readline, lzma, bz2, zlib, uuid, pyexpat
 print(sys.version.replace("\n", " "))
 print(sys.prefix)
 print(ssl.OPENSSL_VERSION)
@@ -238,6 +271,11 @@ print(json.dumps(libs))
   [[ $got_version == "$version" ]] || { log "FAIL $archive: version $got_version, want $version"; ok=0; }
   [[ $(realpath "$got_prefix") == $(realpath "$home") ]] || { log "FAIL $archive: sys.prefix $got_prefix, want $home"; ok=0; }
   [[ $libs == *"$dir"* || $libs == "[]" ]] || { log "FAIL $archive: libpython loaded from outside the tree: $libs"; ok=0; }
+  # Beyond glibc, every library must come from the tree (as on a minimal run image).
+  local outside
+  outside=$(find "$home" -type f \( -path '*/bin/python3*' -o -name '*.so' -o -name '*.so.*' \) ! -name '_tkinter*' -print0 |
+    xargs -0 ldd 2>/dev/null | awk '$2 == "=>" {print $1, $3}' | grep -Ev "$GLIBC_LIBS" | grep -v " $dir/" | sort -u || true)
+  [[ -z $outside ]] || { log "FAIL $archive: libraries loaded from outside the tree: $(tr '\n' ' ' <<<"$outside")"; ok=0; }
   if ! env -i PATH=/usr/bin:/bin "$home/bin/pip3" --version >/dev/null 2>&1; then
     log "FAIL $archive: bin/pip3 does not run"; ok=0
   fi
