@@ -29,7 +29,7 @@ export const PYTHON_SIGNAL_FILES = [
 const FILES_READ = ['runtime.txt', '.python-version', 'Pipfile', 'Pipfile.lock', 'pyproject.toml'] as const;
 
 /** And what build needs besides: dependency files, the Procfile, the modules a default process may name. */
-const BUILD_FILES_READ = [...FILES_READ, 'requirements.txt', 'uv.lock', 'setup.py', 'setup.cfg', 'Procfile', 'app.py', 'wsgi.py', 'main.py'] as const;
+const BUILD_FILES_READ = [...FILES_READ, 'requirements.txt', 'poetry.lock', 'uv.lock', 'setup.py', 'setup.cfg', 'Procfile', 'app.py', 'wsgi.py', 'main.py'] as const;
 
 /** Dependency files may be large (a hashed lock): larger than the version files detect reads. */
 const BUILD_MAX_BYTES = 16 * 1024 * 1024;
@@ -160,6 +160,8 @@ export function chooseDependencies(app: AppSnapshot): DependencyChoice {
     candidates.push([{ kind: 'pipenv', files: ['Pipfile', 'Pipfile.lock'].filter(present) }, present('Pipfile.lock') ? 'Pipfile.lock' : 'Pipfile']);
   }
   if (present('poetry.lock')) candidates.push([{ kind: 'poetry', files: ['pyproject.toml', 'poetry.lock'].filter(present) }, 'poetry.lock']);
+  // A Poetry project without its lock (and no uv.lock) is Poetry's, so that the build says to lock it.
+  else if (!present('uv.lock') && declaresPoetryProject(app)) candidates.push([{ kind: 'poetry', files: ['pyproject.toml'] }, 'pyproject.toml with [tool.poetry] (no poetry.lock)']);
   if (present('uv.lock')) candidates.push([{ kind: 'uv', files: ['pyproject.toml', 'uv.lock'].filter(present) }, 'uv.lock']);
   const projectFiles = ['pyproject.toml', 'setup.py', 'setup.cfg'].filter(present);
   if (projectFiles.length) candidates.push([{ kind: 'project', files: projectFiles }, projectFiles.join(', ')]);
@@ -168,6 +170,12 @@ export function chooseDependencies(app: AppSnapshot): DependencyChoice {
   const usedFiles = new Set(first[0].files);
   const ignored = rest.map(([, label]) => label).filter((l) => !l.split(', ').every((f) => usedFiles.has(f)));
   return { manager: first[0], reason: `found ${first[1]}`, ignored };
+}
+
+/** pyproject.toml has a [tool.poetry] table (a line test: the file's syntax is checked later). */
+function declaresPoetryProject(app: AppSnapshot): boolean {
+  const read = app.files['pyproject.toml'];
+  return read?.ok === true && /^\s*\[tool\.poetry[.\]]/m.test(read.bytes.toString('utf8'));
 }
 
 export interface Project {

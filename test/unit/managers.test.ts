@@ -2,7 +2,10 @@ import { analyse, type BuildInputs } from '../../src/analysis';
 import { userError } from '../helpers/user-error';
 import { MANAGERS } from '../../src/managers';
 import { pipInstallCommon } from '../../src/managers/pip-runner';
+import { poetryEnv, poetrySyncArgs } from '../../src/managers/poetry';
 import { uvEnv, uvSyncArgs } from '../../src/managers/uv';
+import { satisfiesProjectConstraint } from '../../src/python/resolve';
+import { poetryToPep440 } from '../../src/python/version-request';
 import { chooseDependencies, type AppSnapshot } from '../../src/project';
 import { buildpackManifest } from '../../src/python/manifest';
 
@@ -73,9 +76,39 @@ describe('package managers: inputs from the snapshot (pure)', () => {
     expect(dev.label).toBe('Pipfile.lock (default and develop)');
   });
 
-  it('uv without pyproject.toml and poetry are titled errors', () => {
+  it('uv or poetry.lock without pyproject.toml, and a Poetry project without its lock, are titled errors', () => {
     expect(userError(() => inputsOf(app({ 'uv.lock': '' }))).title).toBe('uv.lock without pyproject.toml');
-    expect(userError(() => inputsOf(app({ 'poetry.lock': '', 'pyproject.toml': '' }))).title).toBe('Poetry projects are not supported yet');
+    expect(userError(() => inputsOf(app({ 'poetry.lock': '' }))).title).toBe('poetry.lock without pyproject.toml');
+    const noLock = userError(() => inputsOf(app({ 'pyproject.toml': '[tool.poetry]\npackage-mode = false\n' })));
+    expect(noLock.title).toBe('poetry.lock not found');
+    expect(noLock.body.join(' ')).toContain('Run `poetry lock`');
+  });
+
+  it('poetry: the key files, the project installed only with a build system, the Python constraint', () => {
+    const lib = inputsOf(app({ 'poetry.lock': 'x', 'pyproject.toml': '[tool.poetry.dependencies]\npython = "^3.11"\n[build-system]\nrequires = ["poetry-core"]\n' }));
+    expect(lib.files.map((f) => f.name)).toEqual(['pyproject.toml', 'poetry.lock']);
+    expect(lib.switches).toEqual([]);
+    expect(lib.pythonConstraint).toEqual({ constraint: '^3.11', origin: 'pyproject.toml ([tool.poetry.dependencies] python)' });
+    const app2 = inputsOf(app({ 'poetry.lock': 'x', 'pyproject.toml': '[project]\nrequires-python = ">=3.12"\n' }));
+    expect(app2.switches).toEqual(['no-root']);
+    expect(app2.pythonConstraint?.origin).toBe('pyproject.toml ([project] requires-python)');
+    expect(poetrySyncArgs(false)).toEqual(['sync', '--only', 'main', '--compile', '--no-ansi', '--no-root']);
+    const env = poetryEnv('/l/site-packages', '/tmp/x', () => undefined);
+    expect(env).toMatchObject({ VIRTUAL_ENV: '/l/site-packages', POETRY_VIRTUALENVS_CREATE: 'false', PYTHON_KEYRING_BACKEND: 'keyring.backends.null.Keyring' });
+    expect(poetryEnv('/v', '/t', (n) => (n === 'PYTHON_KEYRING_BACKEND' ? 'mine' : undefined)).PYTHON_KEYRING_BACKEND).toBeUndefined();
+  });
+
+  it("poetry: Poetry's constraint syntax as a version source and against the chosen Python", () => {
+    expect(poetryToPep440('^3.11')).toBe('>=3.11,<4.0');
+    expect(poetryToPep440('~3.11')).toBe('>=3.11,<3.12');
+    expect(poetryToPep440('3.12.*')).toBe('==3.12.*');
+    expect(poetryToPep440('>=3.10, <3.13')).toBe('>=3.10,<3.13');
+    expect(poetryToPep440('^3.10 || ^3.12')).toBeUndefined();
+    expect(satisfiesProjectConstraint('3.11.7', '^3.12')).toBe(false);
+    expect(satisfiesProjectConstraint('3.12.1', '^3.12')).toBe(true);
+    expect(satisfiesProjectConstraint('3.11.7', '~3.10 || ~3.11')).toBe(true);
+    expect(satisfiesProjectConstraint('3.13.0', '>=3.10,<3.13')).toBe(false);
+    expect(satisfiesProjectConstraint('3.13.0', 'nonsense')).toBeUndefined();
   });
 
   it('uv argv and env', () => {
