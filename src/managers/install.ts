@@ -11,6 +11,7 @@ import { installPip, pipLayer } from '../layers/pip';
 import type { InstalledPython } from '../layers/python';
 import { installSitePackages, sitePackagesLayer } from '../layers/site-packages';
 import { installHashedTool, type HashedToolPin } from '../layers/hashed-tool';
+import { pipenvLayer } from '../layers/pipenv';
 import { openPoetryCache, poetryCacheLayer, poetryLayer } from '../layers/poetry';
 import type { ToolInstallOptions } from '../layers/tool';
 import { installUv, uvLayer } from '../layers/uv';
@@ -38,10 +39,12 @@ function hashedOf(pin: ToolPin): HashedToolPin {
   return pin;
 }
 
-const TOOLS: Readonly<Record<Exclude<ToolId, 'pipenv'>, { layers: string[]; install: (o: ToolOptions) => ReturnType<typeof installPip>; openCache: typeof openPipCache }>> = {
+const TOOLS: Readonly<Record<ToolId, { layers: string[]; install: (o: ToolOptions) => ReturnType<typeof installPip>; openCache: typeof openPipCache }>> = {
   pip: { layers: [pipLayer.name, pipCacheLayer.name], install: (o) => installPip({ ...o, entry: wheelOf(o.pin) }), openCache: openPipCache },
   uv: { layers: [uvLayer.name, uvCacheLayer.name], install: (o) => installUv({ ...o, entry: wheelOf(o.pin) }), openCache: openUvCache },
   poetry: { layers: [poetryLayer.name, poetryCacheLayer.name], install: (o) => installHashedTool({ ...o, pin: hashedOf(o.pin) }), openCache: openPoetryCache },
+  // Pipenv locks a Pipfile; the runtime's pip installs the lock, with the pip cache.
+  pipenv: { layers: [pipenvLayer.name, pipCacheLayer.name], install: (o) => installHashedTool({ ...o, pin: hashedOf(o.pin) }), openCache: openPipCache },
 };
 
 /** Settings for every install. SOURCE_DATE_EPOCH makes pip compile hash-based .pyc files
@@ -57,11 +60,10 @@ export async function installDependencies(opts: { ctx: BuildContext; analysis: A
   for (const note of inputs.notes ?? []) log.info(note);
   const layersDir = ctx.layersDir;
   const pythonVersion = analysis.python.version;
-  if (manager.tool === 'pipenv') throw new Error('pipenv: no tool layer yet');
   const tools = TOOLS[manager.tool];
   const tool = await tools.install({ layersDir, pin, pythonVersion, arch: ctx.target.arch, python: opts.python.python, env: opts.env, mirrors: analysis.mirrors, log });
   const cache = await tools.openCache({ layersDir, pythonVersion, target: ctx.target, log });
-  for (const [name, other] of Object.entries(TOOLS)) if (name !== manager.tool) for (const layer of other.layers) await dropLayer(layersDir, layer);
+  for (const layer of new Set(Object.values(TOOLS).flatMap((t) => t.layers))) if (!tools.layers.includes(layer)) await dropLayer(layersDir, layer);
   const env = (await (await opts.env.withLayer(tool.dir, tool.env)).withLayer(cache.dir, cache.env)).with(INSTALL_ENV);
   // The private-deps setup alone reads the SSH key (from the platform env): the install gets only paths.
   const venv = await withPrivateDependencies({ env: { ...ctx.env, ...env.toRecord() }, bindings: opts.bindings, platformDir: ctx.platformDir, log }, (privateEnv, installLog) =>

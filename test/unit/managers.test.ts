@@ -2,11 +2,16 @@ import { analyse, type BuildInputs } from '../../src/analysis';
 import { userError } from '../helpers/user-error';
 import { MANAGERS } from '../../src/managers';
 import { pipInstallCommon } from '../../src/managers/pip-runner';
+import { pipenvLockEnv } from '../../src/managers/pipfile';
 import { poetryEnv, poetrySyncArgs } from '../../src/managers/poetry';
 import { uvEnv, uvSyncArgs } from '../../src/managers/uv';
 import { satisfiesProjectConstraint } from '../../src/python/resolve';
 import { poetryToPep440 } from '../../src/python/version-request';
-import { chooseDependencies, type AppSnapshot } from '../../src/project';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseToml } from '../../src/cnb/toml';
+import { analyseProject, chooseDependencies, type AppSnapshot } from '../../src/project';
+import { pipfileHash, pipfileLockToRequirements } from '../../src/python/dependencies';
 import { buildpackManifest } from '../../src/python/manifest';
 
 /** An in-memory app: root entries from the top-level names, every file readable. */
@@ -70,7 +75,12 @@ describe('package managers: inputs from the snapshot (pure)', () => {
   });
 
   it('pipenv: a Pipfile without a lock is an error; BP_PIPENV_DEV adds a switch', () => {
-    expect(userError(() => inputsOf(app({ Pipfile: '[packages]\n' }))).title).toBe('Pipfile.lock not found');
+    const alone = inputsOf(app({ Pipfile: '[packages]\n' }));
+    expect(alone.manager.kind).toBe('pipfile');
+    expect(alone.files.map((f) => f.name)).toEqual(['Pipfile']);
+    expect(alone.warnings.map((w) => w.title)).toEqual(['No Pipfile.lock: this build is not reproducible']);
+    expect(alone.warnings[0]!.body.join(' ')).toContain('commit Pipfile.lock');
+    expect(pipenvLockEnv('/tmp/p/Pipfile', '/l/site-packages', 'http://127.0.0.1:1/simple/')).toMatchObject({ PIPENV_PIPFILE: '/tmp/p/Pipfile', VIRTUAL_ENV: '/l/site-packages', PIPENV_PYPI_MIRROR: 'http://127.0.0.1:1/simple/' });
     const dev = inputsOf(app({ 'Pipfile.lock': '{}' }), { BP_PIPENV_DEV: 'true' });
     expect(dev.switches).toEqual(['develop']);
     expect(dev.label).toBe('Pipfile.lock (default and develop)');
@@ -150,5 +160,61 @@ describe('analyse (pure, over one snapshot)', () => {
     expect(userError(() => analyse(inputs(app({ Procfile: 'web gunicorn\n' })))).title).toBe('Invalid line in Procfile');
     const noPin = { ...inputs(app({ 'requirements.txt': 'flask==3.1.0\n' })), pins: { pip: '9.9', uv: '0.13.9' } };
     expect(userError(() => analyse(noPin)).title).toBe('pip 9.9 is not in the dependency manifest');
+  });
+});
+
+describe('Pipenv locks, the bare project, unused files (issue 15)', () => {
+  const pipfile = '[packages]\nrequests = "*"\n';
+  const lockFor = (text: string) => JSON.stringify({ _meta: { hash: { sha256: pipfileHash(parseToml(text)) } }, default: {} });
+
+  it('a Pipfile.lock made from another Pipfile is an error naming both files and `pipenv lock`, unless BP_PIPENV_ALLOW_STALE_LOCK=true', () => {
+    expect(inputsOf(app({ Pipfile: pipfile, 'Pipfile.lock': lockFor(pipfile) })).warnings).toEqual([]);
+    const stale = app({ Pipfile: `${pipfile}flask = "*"\n`, 'Pipfile.lock': lockFor(pipfile) });
+    const e = userError(() => inputsOf(stale));
+    expect(e.title).toBe('Pipfile.lock is out of date');
+    expect(e.body.join(' ')).toMatch(/Pipfile\.lock was made from another Pipfile[\s\S]*Run `pipenv lock` and commit Pipfile\.lock[\s\S]*BP_PIPENV_ALLOW_STALE_LOCK=true/);
+    expect(inputsOf(stale, { BP_PIPENV_ALLOW_STALE_LOCK: 'true' }).warnings.map((w) => w.title)).toEqual(['Pipfile.lock is out of date']);
+  });
+
+  it('the fixture pipenv app has a current lock', () => {
+    const dir = path.join(__dirname, '..', 'fixtures', 'apps', 'pipenv');
+    expect(inputsOf(app({ Pipfile: fs.readFileSync(path.join(dir, 'Pipfile'), 'utf8'), 'Pipfile.lock': fs.readFileSync(path.join(dir, 'Pipfile.lock'), 'utf8') })).warnings).toEqual([]);
+  });
+
+  it('hashed packages in one pass, editable / path / VCS / unhashed entries in the other', () => {
+    const lock = JSON.stringify({
+      default: {
+        flask: { version: '==3.1.3', hashes: ['sha256:aa', 'sha256:bb'], markers: "python_version >= '3.9'" },
+        greeting: { editable: true, path: './libs/greeting' },
+        tool: { git: 'https://example.com/tool.git', ref: 'abc123' },
+        loose: { version: '==1.0' },
+      },
+    });
+    expect(pipfileLockToRequirements(lock, false)).toEqual({
+      hashed: ["flask==3.1.3 ; python_version >= '3.9' --hash=sha256:aa --hash=sha256:bb"],
+      other: ['-e ./libs/greeting', 'loose==1.0', 'git+https://example.com/tool.git@abc123#egg=tool'],
+      sources: [],
+    });
+  });
+
+  it('a pyproject.toml that declares no package is nothing to install; an empty one alone is a titled error', () => {
+    const tools = chooseDependencies(app({ 'pyproject.toml': '[tool.black]\nline-length = 100\n' }));
+    expect(tools.manager).toBeUndefined();
+    expect(tools.reason).toContain('no [project] table and no [build-system]');
+    expect(chooseDependencies(app({ 'pyproject.toml': '[build-system]\nrequires = ["setuptools"]\n' })).manager?.kind).toBe('project');
+    expect(chooseDependencies(app({ 'pyproject.toml': '[project]\nname = "x"\n' })).manager?.kind).toBe('project');
+    const e = userError(() => analyseProject(app({ 'pyproject.toml': '# nothing yet\n\n' }), {}));
+    expect(e.title).toBe('pyproject.toml is empty');
+    expect(e.body.join(' ')).toContain('add a requirements.txt, or delete pyproject.toml');
+    expect(analyseProject(app({ 'pyproject.toml': '', 'requirements.txt': 'flask\n' }), {}).dependencies.manager?.kind).toBe('pip');
+  });
+
+  it('an invalid Pipfile.lock that is not used (requirements.txt wins) is a warning naming it, not a version source', () => {
+    const p = analyseProject(app({ 'requirements.txt': 'flask\n', 'Pipfile.lock': '{ not json' }), {});
+    expect(p.dependencies.manager?.kind).toBe('pip');
+    expect(p.versionRequests).toEqual([]);
+    expect(p.versionWarnings.map((w) => w.title)).toEqual(['Pipfile.lock is not used and was ignored']);
+    // Used, it is still an error.
+    expect(() => analyseProject(app({ 'Pipfile.lock': '{ not json' }), {})).toThrow();
   });
 });
