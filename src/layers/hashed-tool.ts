@@ -12,14 +12,14 @@ import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import type { BuildEnv } from '../cnb/build-env';
 import { LayerEnv, writeLayerEnv } from '../cnb/env';
-import { defineLayer, openLayer, stringKey } from '../cnb/layer';
+import { openLayer } from '../cnb/layer';
 import { whenCommandFails } from '../explain';
 import { runOrThrow } from '../io/exec';
 import { removePath } from '../io/fs';
 import { formatDuration, type Log } from '../log';
 import { pipErrorLines } from '../python/dependencies';
 import { logCacheHit, logCacheMiss } from './kit';
-import type { InstalledTool } from './tool';
+import { defineToolLayer, type InstalledTool } from './tool';
 
 /** A tool pinned by a requirements file with hashes (buildpack.toml [metadata] <id>-version). */
 export interface HashedToolPin {
@@ -31,15 +31,10 @@ export interface HashedToolPin {
 }
 
 export function defineHashedToolLayer(name: HashedToolPin['id']) {
-  return defineLayer({
-    name,
-    types: { build: true, launch: false, cache: true },
-    key: stringKey(['version', 'python_version', 'requirements_sha256'] as const),
-    reasons: {
-      version: (a, b) => `the ${name} version changed from ${a} to ${b}`,
-      python_version: (a, b) => `the Python version changed from ${a} to ${b}`,
-      requirements_sha256: () => `requirements/${name}.txt changed`,
-    },
+  return defineToolLayer(name, {
+    version: (a, b) => `the ${name} version changed from ${a} to ${b}`,
+    python_version: (a, b) => `the Python version changed from ${a} to ${b}`,
+    requirements_sha256: () => `requirements/${name}.txt changed`,
   });
 }
 
