@@ -2,7 +2,7 @@
 //
 // Packages the buildpack for builders that have no Node.js (Paketo's and Heroku's build images):
 //
-//   <out>/buildpack[-offline]/            the buildpack directory: buildpack.toml and bin/ only
+//   <out>/buildpack[-offline]/            the buildpack directory: buildpack.toml, requirements/ and bin/ only
 //       bin/main                          ONE self-contained executable (Node single executable
 //                                         application: the Node 20 runtime, the main.js bundle
 //                                         and, as an asset, build.js: see scripts/bundle.mjs)
@@ -401,6 +401,8 @@ async function main() {
       dependencies = await vendorDependencies(o, descriptor, bpDir, root);
     }
     fs.writeFileSync(path.join(bpDir, 'buildpack.toml'), packagedDescriptor(descriptor, o, dependencies), { mode: 0o644 });
+    // The hash-pinned build tools (Poetry, Pipenv) the build installs from requirements/<tool>.txt.
+    fs.cpSync(path.join(REPO, 'requirements'), path.join(bpDir, 'requirements'), { recursive: true });
     if (GOARCH[process.arch] === o.arch) smokeTest(bpDir);
 
     const pkg = await writeBuildpackage(o, descriptor, bpDir, work, cnbFile);

@@ -10,13 +10,16 @@ import { PLAN } from './detect';
 import { UserError } from './errors';
 import { sqliteWanted, chooseSqliteEntry } from './layers/sqlite/plan';
 import { listing, type Log } from './log';
+import type { HashedToolPin } from './layers/hashed-tool';
 import { MANAGERS, type DependencyInputs, type Manager } from './managers';
+import type { ToolPin } from './managers/install';
+import type { ToolId } from './managers/manager';
 import { sshSources } from './private-deps';
 import { definesFlaskApp, parseProcfile, type ProcfileEntry } from './processes';
 import { analyseProject, has, type AppSnapshot, type Project } from './project';
 import { forTarget, type Dependency, type Manifest } from './python/manifest';
 import { mirrorsFromBinding, mirrorsFromEnv, type MirrorConfig } from './python/mirrors';
-import { resolvePython, type PlanConstraint, type Resolution } from './python/resolve';
+import { resolvePython, satisfiesProjectConstraint, type PlanConstraint, type Resolution } from './python/resolve';
 import type { VersionSource } from './python/version-request';
 import { bindingsOfType } from './cnb/bindings';
 import { classicPlan, logClassic, type ClassicPlan } from './classic';
@@ -31,8 +34,10 @@ export interface BuildInputs {
   manifest: Manifest;
   operator?: Manifest;
   bindings: readonly Binding[];
-  /** Build tool versions pinned in buildpack.toml ([metadata] pip-version, uv-version). */
-  pins: Readonly<Record<'pip' | 'uv', string>>;
+  /** Build tool versions pinned in buildpack.toml ([metadata] pip-version, uv-version, poetry-version, pipenv-version). */
+  pins: Readonly<Partial<Record<ToolId, string>>>;
+  /** The buildpack's requirements/<tool>.txt (Poetry, Pipenv: hash-pinned wheels), when present. */
+  toolRequirements?: Readonly<Partial<Record<HashedToolPin['id'], Buffer>>>;
   today: Date;
 }
 
@@ -50,7 +55,7 @@ export interface Analysis {
   project: Project;
   python: Resolution;
   /** Undefined when there is nothing to install. */
-  dependencies?: { manager: Manager; inputs: DependencyInputs; tool: Dependency };
+  dependencies?: { manager: Manager; inputs: DependencyInputs; tool: ToolPin };
   sqlite: { wanted: boolean; explicit: boolean; entry?: Dependency };
   mirrors: ReadonlyArray<MirrorConfig | undefined>;
   processes: ProcessPlan;
@@ -82,7 +87,8 @@ export function analyse(input: BuildInputs): Analysis {
     defaultVersion: manifest.defaults.python,
     today: input.today,
   });
-  const dependencies = manager && inputs ? { manager, inputs, tool: pinnedTool(manifest, manager.tool, input.pins[manager.tool], target) } : undefined;
+  if (inputs?.pythonConstraint) checkProjectPython(inputs.pythonConstraint, python);
+  const dependencies = manager && inputs ? { manager, inputs, tool: toolPin(input, manager.tool) } : undefined;
   return Object.freeze({
     project,
     python,
@@ -127,6 +133,25 @@ function processPlan(app: AppSnapshot, env: Env): ProcessPlan {
     return source?.ok === true && definesFlaskApp(source.bytes.toString('utf8'));
   });
   return { procfile, defaultAllowed: env.BP_PYTHON_DEFAULT_PROCESS !== 'false', djangoProjects: has(app, 'manage.py') ? [...(app.wsgiPackages ?? [])] : [], flaskModules };
+}
+
+/** The project's own Python constraint must admit the Python chosen from a higher source (or the default). */
+function checkProjectPython(project: { constraint: string; origin: string }, python: Resolution): void {
+  if (satisfiesProjectConstraint(python.version, project.constraint) !== false) return;
+  const chosen = python.request ? `${python.request.spec} from ${python.request.origin}` : 'the default (no version requested)';
+  throw new UserError(`Python ${python.version} is excluded by the project's Python constraint`, [
+    `${project.origin} says python = "${project.constraint}", but the build chose Python ${python.version} (${chosen}).`,
+    'The lock was resolved for the versions the constraint allows, so its packages may not install on this Python.',
+    `Request a Python that "${project.constraint}" allows (in .python-version, for example), or widen the constraint and run the lock command again.`,
+  ]);
+}
+
+function toolPin(input: BuildInputs, id: ToolId): ToolPin {
+  const version = input.pins[id] ?? '';
+  if (id === 'pip' || id === 'uv') return pinnedTool(input.manifest, id, version, input.target);
+  const requirements = input.toolRequirements?.[id];
+  if (!version || !requirements) throw new Error(`buildpack.toml pins ${id} "${version}", and requirements/${id}.txt is ${requirements ? 'there' : 'missing'}: the buildpack is incomplete`);
+  return { id, name: id === 'poetry' ? 'Poetry' : 'Pipenv', version, requirements };
 }
 
 /** The manifest entry of a build tool pinned in buildpack.toml ([metadata] pip-version, uv-version). */

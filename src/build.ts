@@ -15,12 +15,13 @@ import { runHook } from './hooks';
 import { installNltkData } from './layers/nltk-data';
 import { safeBuildEnv } from './unsafe-env';
 import { configureDownloads, fetchText } from './io/download';
-import { pathExists } from './io/fs';
+import { pathExists, readFile } from './io/fs';
 import { installPython } from './layers/python';
 import { startSqlite } from './layers/sqlite';
 import { writeWebConcurrency } from './layers/web-concurrency';
 import { formatDuration, listing, type Log } from './log';
 import { dropDependencyLayers, installDependencies } from './managers/install';
+import { TOOL_IDS } from './managers/manager';
 import { chooseProcesses } from './processes';
 import { describeEntry, readAppForBuild, type AppSnapshot } from './project';
 import { buildpackManifest, loadOperatorManifest, mergeManifests } from './python/manifest';
@@ -71,8 +72,14 @@ async function readInputs(ctx: BuildContext, info: BuildpackInfo): Promise<Build
   const operator = await loadOperatorManifest(ctx.env.BP_PYTHON_MANIFEST, { fetchText: (url) => fetchText(url).catch(rethrowExplained) });
   const manifest = mergeManifests(operator, buildpackManifest(info.metadata));
   const bindings = await readBindings(ctx.platformDir, ctx.env);
-  const pins = { pip: String(info.metadata['pip-version'] ?? ''), uv: String(info.metadata['uv-version'] ?? '') };
-  return { app, env: ctx.env, target: ctx.target, plan, manifest, operator, bindings, pins, today: new Date() };
+  const pins = Object.fromEntries(TOOL_IDS.map((id) => [id, String(info.metadata[`${id}-version`] ?? '')]));
+  // Poetry and Pipenv are pinned by requirements/<tool>.txt in the buildpack (scripts/pin-tools.sh).
+  const toolRequirements: Partial<Record<'poetry' | 'pipenv', Buffer>> = {};
+  for (const id of ['poetry', 'pipenv'] as const) {
+    const file = path.join(ctx.buildpackDir, 'requirements', `${id}.txt`);
+    if (await pathExists(file)) toolRequirements[id] = await readFile(file);
+  }
+  return { app, env: ctx.env, target: ctx.target, plan, manifest, operator, bindings, pins, toolRequirements, today: new Date() };
 }
 
 function logApp(app: AppSnapshot, ctx: BuildContext, log: Log): void {

@@ -29,7 +29,7 @@ export const PYTHON_SIGNAL_FILES = [
 const FILES_READ = ['runtime.txt', '.python-version', 'Pipfile', 'Pipfile.lock', 'pyproject.toml'] as const;
 
 /** And what build needs besides: dependency files, the Procfile, the modules a default process may name. */
-const BUILD_FILES_READ = [...FILES_READ, 'requirements.txt', 'uv.lock', 'setup.py', 'setup.cfg', 'Procfile', 'app.py', 'wsgi.py', 'main.py', 'nltk.txt'] as const;
+const BUILD_FILES_READ = [...FILES_READ, 'requirements.txt', 'poetry.lock', 'uv.lock', 'setup.py', 'setup.cfg', 'Procfile', 'app.py', 'wsgi.py', 'main.py', 'nltk.txt'] as const;
 
 /** Dependency files may be large (a hashed lock): larger than the version files detect reads. */
 const BUILD_MAX_BYTES = 16 * 1024 * 1024;
@@ -159,16 +159,19 @@ const VERSION_PARSERS: ReadonlyArray<[string, (b: Buffer | undefined) => req.Par
 ];
 
 /** Every version source, in priority order, each either a request or the error it holds. */
-export function versionSources(app: AppSnapshot, env: Env): Array<{ request: VersionRequest } | { error: UserError }> {
-  const out: Array<{ request: VersionRequest } | { error: UserError }> = [];
-  const push = (r: req.ParseResult) => {
-    if (r.found) out.push('request' in r ? { request: r.request } : { error: r.error });
+export function versionSources(app: AppSnapshot, env: Env, unusedFiles: readonly string[] = []): Array<{ request: VersionRequest } | { error: UserError } | { unused: UserError }> {
+  const out: Array<{ request: VersionRequest } | { error: UserError } | { unused: UserError }> = [];
+  const push = (r: req.ParseResult, file?: string) => {
+    if (!r.found) return;
+    if ('request' in r) out.push({ request: r.request });
+    else if (file && unusedFiles.includes(file)) out.push({ unused: new UserError(`${file} is not used and was ignored`, [`${r.error.title}: ${r.error.body[0] ?? ''}`, `The dependencies do not come from ${file} (see "Dependencies:" above), so it is not a Python version source either. Fix it or delete it.`]) });
+    else out.push({ error: r.error });
   };
   push(req.fromEnv(env.BP_PYTHON_VERSION));
   for (const [file, parse] of VERSION_PARSERS) {
     const bytes = bytesOf(app, file);
-    if (bytes instanceof UserError) out.push({ error: bytes });
-    else push(parse(bytes));
+    if (bytes instanceof UserError) push({ found: true, error: bytes }, file);
+    else push(parse(bytes), file);
   }
   return out;
 }
@@ -176,6 +179,7 @@ export function versionSources(app: AppSnapshot, env: Env): Array<{ request: Ver
 export type PackageManager =
   | { kind: 'pip'; files: string[] } // pip install -r requirements.txt
   | { kind: 'pipenv'; files: string[] } // Pipfile.lock, installed with pip from the lock
+  | { kind: 'pipfile'; files: string[] } // a Pipfile without its lock: locked by Pipenv at build time
   | { kind: 'poetry'; files: string[] }
   | { kind: 'uv'; files: string[] }
   | { kind: 'project'; files: string[] }; // pip install . (pyproject.toml / setup.py / setup.cfg)
@@ -190,7 +194,7 @@ export interface DependencyChoice {
 
 /**
  * Exactly one way to install, by this precedence (documented in the README):
- * requirements.txt > Pipfile.lock > poetry.lock > uv.lock > pyproject.toml / setup.py / setup.cfg.
+ * requirements.txt > Pipfile.lock (or a Pipfile alone) > poetry.lock > uv.lock > pyproject.toml / setup.py / setup.cfg.
  * requirements.txt first, as the classic buildpack did, because many apps keep one generated from
  * their lock for exactly this purpose.
  */
@@ -198,18 +202,46 @@ export function chooseDependencies(app: AppSnapshot): DependencyChoice {
   const present = (f: string) => has(app, f);
   const candidates: Array<[PackageManager, string]> = [];
   if (present('requirements.txt')) candidates.push([{ kind: 'pip', files: ['requirements.txt'] }, 'requirements.txt']);
-  if (present('Pipfile.lock') || present('Pipfile')) {
-    candidates.push([{ kind: 'pipenv', files: ['Pipfile', 'Pipfile.lock'].filter(present) }, present('Pipfile.lock') ? 'Pipfile.lock' : 'Pipfile']);
-  }
+  if (present('Pipfile.lock')) candidates.push([{ kind: 'pipenv', files: ['Pipfile', 'Pipfile.lock'].filter(present) }, 'Pipfile.lock']);
+  else if (present('Pipfile')) candidates.push([{ kind: 'pipfile', files: ['Pipfile'] }, 'Pipfile (no Pipfile.lock)']);
   if (present('poetry.lock')) candidates.push([{ kind: 'poetry', files: ['pyproject.toml', 'poetry.lock'].filter(present) }, 'poetry.lock']);
+  // A Poetry project without its lock (and no uv.lock) is Poetry's, so that the build says to lock it.
+  else if (!present('uv.lock') && declaresPoetryProject(app)) candidates.push([{ kind: 'poetry', files: ['pyproject.toml'] }, 'pyproject.toml with [tool.poetry] (no poetry.lock)']);
   if (present('uv.lock')) candidates.push([{ kind: 'uv', files: ['pyproject.toml', 'uv.lock'].filter(present) }, 'uv.lock']);
   const projectFiles = ['pyproject.toml', 'setup.py', 'setup.cfg'].filter(present);
-  if (projectFiles.length) candidates.push([{ kind: 'project', files: projectFiles }, projectFiles.join(', ')]);
+  // A pyproject.toml alone that declares no package ([project] or [build-system]) holds only tool
+  // settings (black, ruff, pytest): there is nothing to install, not a package named after the directory.
+  const bare = projectFiles.length === 1 && projectFiles[0] === 'pyproject.toml' && !declaresPackage(app);
+  if (projectFiles.length && !bare) candidates.push([{ kind: 'project', files: projectFiles }, projectFiles.join(', ')]);
   const [first, ...rest] = candidates;
+  if (!first && bare) return { manager: undefined, reason: 'pyproject.toml has no [project] table and no [build-system], so it declares no package to install; only its tool settings are there', ignored: [] };
   if (!first) return { manager: undefined, reason: 'no requirements.txt, Pipfile.lock, poetry.lock, uv.lock, pyproject.toml, setup.py or setup.cfg', ignored: [] };
   const usedFiles = new Set(first[0].files);
   const ignored = rest.map(([, label]) => label).filter((l) => !l.split(', ').every((f) => usedFiles.has(f)));
   return { manager: first[0], reason: `found ${first[1]}`, ignored };
+}
+
+/** pyproject.toml has a [project] or [build-system] table (line tests, as for [tool.poetry]). */
+function declaresPackage(app: AppSnapshot): boolean {
+  const read = app.files['pyproject.toml'];
+  return read?.ok !== true || /^\s*\[(project|build-system)\]|^\s*(project|build-system)\s*=/m.test(read.bytes.toString('utf8'));
+}
+
+/** An empty pyproject.toml (only blank lines and comments) alone is a mistake: a titled error. */
+export function emptyPyproject(app: AppSnapshot): UserError | undefined {
+  const read = app.files['pyproject.toml'];
+  if (read?.ok !== true || read.bytes.toString('utf8').split('\n').some((l) => l.trim() !== '' && !l.trim().startsWith('#'))) return undefined;
+  return new UserError('pyproject.toml is empty', [
+    'The app has a pyproject.toml with nothing in it, and no other dependency file (requirements.txt, Pipfile.lock, poetry.lock, uv.lock, setup.py).',
+    'Expected a [project] table with the dependencies and a [build-system] (or one of those files), so the build knows what to install.',
+    'Add them (for example [project] name = "app", version = "0", dependencies = ["flask"]), add a requirements.txt, or delete pyproject.toml.',
+  ]);
+}
+
+/** pyproject.toml has a [tool.poetry] table (a line test: the file's syntax is checked later). */
+function declaresPoetryProject(app: AppSnapshot): boolean {
+  const read = app.files['pyproject.toml'];
+  return read?.ok === true && /^\s*\[tool\.poetry[.\]]/m.test(read.bytes.toString('utf8'));
 }
 
 export interface Project {
@@ -221,15 +253,24 @@ export interface Project {
   dependencies: DependencyChoice;
 }
 
-/** Pure analysis. Throws the UserError of the highest-priority version source if it is malformed. */
+/** Pure analysis. Throws the UserError of the highest-priority version source if it is malformed
+ *  (a Pipfile or Pipfile.lock of an app that does not install with Pipenv is not a source then:
+ *  its problem is a warning naming it, so an unused file never fails the build). */
 export function analyseProject(app: AppSnapshot, env: Env): Project {
-  const sources = versionSources(app, env);
+  const dependencies = chooseDependencies(app);
+  const unused = dependencies.manager?.kind === 'pipenv' || dependencies.manager?.kind === 'pipfile' ? [] : ['Pipfile.lock', 'Pipfile'];
+  const sources = versionSources(app, env, unused);
   const firstIndex = sources.findIndex(() => true);
   const first = sources[firstIndex];
   if (first && 'error' in first) throw first.error;
   const requests = sources.flatMap((s) => ('request' in s ? [s.request] : []));
   const warnings = sources.flatMap((s) => ('error' in s ? [s.error] : []));
-  return Object.freeze({ signals: pythonSignals(app), versionRequests: requests, versionWarnings: warnings, dependencies: chooseDependencies(app) });
+  const unusedWarnings = sources.flatMap((s) => ('unused' in s ? [s.unused] : []));
+  if (!dependencies.manager) {
+    const empty = emptyPyproject(app);
+    if (empty) throw empty;
+  }
+  return Object.freeze({ signals: pythonSignals(app), versionRequests: requests, versionWarnings: [...unusedWarnings, ...warnings], dependencies });
 }
 
 export function describeEntry(name: string, kind: EntryKind): string {

@@ -1,5 +1,5 @@
-// The dependency step: the manager's build tool and its cache (pip + pip-cache, or uv + uv-cache),
-// then the venv (src/layers/site-packages.ts) inside the private-dependency scope. The layers of
+// The dependency step: the manager's build tool and its cache (pip + pip-cache, uv + uv-cache,
+// poetry + poetry-cache), then the venv (src/layers/site-packages.ts) inside the private-dependency scope. The layers of
 // the tools not used are dropped, so a switch from pip to uv leaves nothing behind.
 import type { Analysis } from '../analysis';
 import type { Binding } from '../cnb/bindings';
@@ -10,16 +10,42 @@ import { openPipCache } from '../layers/pip-cache';
 import { installPip, pipLayer } from '../layers/pip';
 import type { InstalledPython } from '../layers/python';
 import { installSitePackages, sitePackagesLayer } from '../layers/site-packages';
+import { installHashedTool, type HashedToolPin } from '../layers/hashed-tool';
+import { pipenvLayer } from '../layers/pipenv';
+import { openPoetryCache, poetryCacheLayer, poetryLayer } from '../layers/poetry';
+import type { ToolInstallOptions } from '../layers/tool';
 import { installUv, uvLayer } from '../layers/uv';
 import { openUvCache, uvCacheLayer } from '../layers/uv-cache';
 import { pipCacheLayer } from '../layers/pip-cache';
 import type { Log } from '../log';
+import type { Dependency } from '../python/manifest';
 import { withPrivateDependencies } from '../private-deps';
+import type { ToolId } from './manager';
 
-const TOOLS = {
-  pip: { layers: [pipLayer.name, pipCacheLayer.name], install: installPip, openCache: openPipCache },
-  uv: { layers: [uvLayer.name, uvCacheLayer.name], install: installUv, openCache: openUvCache },
-} as const;
+/** A pinned build tool: one verified wheel (pip, uv) or a hash-pinned requirements file (Poetry, Pipenv). */
+export type ToolPin = Dependency | HashedToolPin;
+
+type ToolOptions = Omit<ToolInstallOptions, 'entry'> & { pin: ToolPin };
+
+function isHashed(pin: ToolPin): pin is HashedToolPin {
+  return Buffer.isBuffer((pin as Partial<HashedToolPin>).requirements);
+}
+function wheelOf(pin: ToolPin): Dependency {
+  if (isHashed(pin)) throw new Error(`${pin.id} is pinned by a requirements file, not a wheel`);
+  return pin;
+}
+function hashedOf(pin: ToolPin): HashedToolPin {
+  if (!isHashed(pin)) throw new Error(`${pin.id} is pinned by a wheel, not a requirements file`);
+  return pin;
+}
+
+const TOOLS: Readonly<Record<ToolId, { layers: string[]; install: (o: ToolOptions) => ReturnType<typeof installPip>; openCache: typeof openPipCache }>> = {
+  pip: { layers: [pipLayer.name, pipCacheLayer.name], install: (o) => installPip({ ...o, entry: wheelOf(o.pin) }), openCache: openPipCache },
+  uv: { layers: [uvLayer.name, uvCacheLayer.name], install: (o) => installUv({ ...o, entry: wheelOf(o.pin) }), openCache: openUvCache },
+  poetry: { layers: [poetryLayer.name, poetryCacheLayer.name], install: (o) => installHashedTool({ ...o, pin: hashedOf(o.pin) }), openCache: openPoetryCache },
+  // Pipenv locks a Pipfile; the runtime's pip installs the lock, with the pip cache.
+  pipenv: { layers: [pipenvLayer.name, pipCacheLayer.name], install: (o) => installHashedTool({ ...o, pin: hashedOf(o.pin) }), openCache: openPipCache },
+};
 
 /** Settings for every install. SOURCE_DATE_EPOCH makes pip compile hash-based .pyc files
  *  (py_compile switches to CHECKED_HASH when it is set), so the exporter resetting every mtime to
@@ -29,14 +55,15 @@ const INSTALL_ENV: Readonly<Record<string, string>> = { SOURCE_DATE_EPOCH: '3155
 
 export async function installDependencies(opts: { ctx: BuildContext; analysis: Analysis; python: InstalledPython; bindings: readonly Binding[]; env: BuildEnv; log: Log }): Promise<{ venvDir: string; env: BuildEnv }> {
   const { ctx, analysis, log } = opts;
-  const { manager, inputs, tool: entry } = analysis.dependencies!;
-  log.step(`Installing dependencies with ${entry.id} from ${inputs.label}`);
+  const { manager, inputs, tool: pin } = analysis.dependencies!;
+  log.step(`Installing dependencies with ${pin.id} from ${inputs.label}`);
+  for (const note of inputs.notes ?? []) log.info(note);
   const layersDir = ctx.layersDir;
   const pythonVersion = analysis.python.version;
   const tools = TOOLS[manager.tool];
-  const tool = await tools.install({ layersDir, entry, pythonVersion, arch: ctx.target.arch, python: opts.python.python, env: opts.env, mirrors: analysis.mirrors, log });
+  const tool = await tools.install({ layersDir, pin, pythonVersion, arch: ctx.target.arch, python: opts.python.python, env: opts.env, mirrors: analysis.mirrors, log });
   const cache = await tools.openCache({ layersDir, pythonVersion, target: ctx.target, log });
-  for (const [name, other] of Object.entries(TOOLS)) if (name !== manager.tool) for (const layer of other.layers) await dropLayer(layersDir, layer);
+  for (const layer of new Set(Object.values(TOOLS).flatMap((t) => t.layers))) if (!tools.layers.includes(layer)) await dropLayer(layersDir, layer);
   const env = (await (await opts.env.withLayer(tool.dir, tool.env)).withLayer(cache.dir, cache.env)).with(INSTALL_ENV);
   // The private-deps setup alone reads the SSH key (from the platform env): the install gets only paths.
   const venv = await withPrivateDependencies({ env: { ...ctx.env, ...env.toRecord() }, bindings: opts.bindings, platformDir: ctx.platformDir, log }, (privateEnv, installLog) =>

@@ -22,6 +22,10 @@ export interface DependencyInputs {
   /** Wheels in the app's vendor/ directory (`pip download -d vendor -r requirements.txt`): when there
    *  are any, pip installs from them alone (--no-index --find-links vendor), as air-gapped users work. */
   vendoredWheels: readonly string[];
+  /** The project's own Python constraint (Poetry's), checked against the chosen Python before any download. */
+  pythonConstraint?: { constraint: string; origin: string };
+  /** Decisions for the log ("the project itself is installed too"). */
+  notes?: readonly string[];
 }
 
 export interface InstallStep {
@@ -32,7 +36,7 @@ export interface InstallStep {
   venvPython: string;
   /** The runtime's python3 (pip runs from it, with --python at the venv). */
   python: string;
-  /** The build tool's executable (<layer>/bin/uv). */
+  /** The build tool's executable (<layer>/bin/uv); tools installed as packages run as `python -m`. */
   tool: string;
   env: BuildEnv;
   /** A private scratch directory, removed after the install. */
@@ -40,10 +44,14 @@ export interface InstallStep {
   log: Log;
 }
 
+/** The build tools: pip and uv from one pinned wheel, Poetry and Pipenv from a hash-pinned requirements file. */
+export const TOOL_IDS = ['pip', 'uv', 'poetry', 'pipenv'] as const;
+export type ToolId = (typeof TOOL_IDS)[number];
+
 export interface Manager {
   kind: PackageManager['kind'];
   /** The pinned build tool that installs (its layer and cache layer are installed first). */
-  tool: 'pip' | 'uv';
+  tool: ToolId;
   /** Pure: the inputs from the snapshot, or the UserError that says what is wrong with them. */
   inputs(app: AppSnapshot, choice: PackageManager, env: Env): DependencyInputs;
   install(step: InstallStep): Promise<void>;

@@ -6,6 +6,7 @@ import { whenCommandFails } from '../explain';
 import { runOrThrow } from '../io/exec';
 import { pipErrorLines } from '../python/dependencies';
 import { appFile, type Manager } from './manager';
+import { checkProjectFile } from '../python/project-files';
 
 /**
  * The uv arguments (pure). As Heroku's CNB: exactly the locked set (--locked fails when uv.lock
@@ -39,6 +40,8 @@ export const uv: Manager = {
       { name: 'pyproject.toml', bytes: appFile(app, 'pyproject.toml') },
       { name: 'uv.lock', bytes: appFile(app, 'uv.lock') },
     ];
+    // Their shapes are checked now, before any download (src/python/project-files.ts).
+    for (const f of files) checkProjectFile(f.name as 'pyproject.toml' | 'uv.lock', f.bytes.toString('utf8'));
     return { manager, files, switches: [], label: 'uv.lock', warnings: [], unpinned: [], vendoredWheels: [] };
   },
   async install(step) {

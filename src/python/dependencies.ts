@@ -64,35 +64,34 @@ export function hashInputs(inputs: ReadonlyArray<{ name: string; bytes: Buffer }
 }
 
 /**
- * Pipfile.lock -> a pip requirements file that installs exactly the locked set: every package
- * pinned with all its hashes (so pip runs in hash-checking mode) and its markers. The lock is a
- * full closure, so pip is run with --no-deps. Git and path entries are passed as direct
- * references; they carry no hashes, so hash checking is off when the lock has any.
+ * Pipfile.lock -> pip requirements that install exactly the locked set, as pipenv does: every
+ * package with hashes pinned with all of them and its markers (`hashed`: one pip pass with
+ * --require-hashes), and the entries that cannot carry hashes (editable, path, file and VCS
+ * entries, and any version locked without hashes) in `other` (a second pass). The lock is a full
+ * closure, so both passes run with --no-deps.
  */
-export function pipfileLockToRequirements(lockText: string, includeDevelop: boolean): { requirements: string; hashChecked: boolean; count: number; sources: string[] } {
+export function pipfileLockToRequirements(lockText: string, includeDevelop: boolean): { hashed: string[]; other: string[]; sources: string[] } {
   const lock = parsePipfileLock(lockText);
   const packages = { ...(lock.default ?? {}), ...(includeDevelop ? (lock.develop ?? {}) : {}) };
-  const lines: string[] = [];
-  let hashChecked = true;
+  const hashed: string[] = [];
+  const other: string[] = [];
   for (const [name, p] of Object.entries(packages).sort(([a], [b]) => a.localeCompare(b))) {
     const extras = p.extras?.length ? `[${p.extras.join(',')}]` : '';
     const marker = p.markers ? ` ; ${p.markers}` : '';
     if (p.git) {
-      hashChecked = false;
-      lines.push(`${name}${extras} @ git+${p.git.replace(/^git\+/, '')}${p.ref ? `@${p.ref}` : ''}${marker}`);
+      other.push(`${p.editable ? '-e ' : ''}git+${p.git.replace(/^git\+/, '')}${p.ref ? `@${p.ref}` : ''}#egg=${name}`);
     } else if (p.path || p.file) {
-      hashChecked = false;
-      lines.push(`${p.editable ? '-e ' : ''}${p.path ?? p.file}`);
+      const where = p.path ?? p.file!;
+      other.push(`${p.editable ? '-e ' : ''}${where}`);
     } else if (p.version) {
       const hashes = (p.hashes ?? []).map((h) => ` --hash=${h}`).join('');
-      if (!hashes) hashChecked = false;
-      lines.push(`${name}${extras}${p.version}${marker}${hashes}`);
+      (hashes ? hashed : other).push(`${name}${extras}${p.version}${marker}${hashes}`);
     } else {
       throw new UserError('Unsupported entry in Pipfile.lock', [`The locked package "${name}" has no version, git or path.`, 'Regenerate the lock with `pipenv lock`.']);
     }
   }
-  const sources = (lock._meta?.sources ?? []).map((s) => s.url);
-  return { requirements: `${lines.join('\n')}\n`, hashChecked: hashChecked && lines.length > 0, count: lines.length, sources };
+  const sources = (lock._meta?.sources ?? []).map((s) => s.url).filter((u): u is string => typeof u === 'string');
+  return { hashed, other, sources };
 }
 
 /** Expands ${VAR} in a Pipfile source URL from the build env, as pipenv does. */

@@ -70,6 +70,23 @@ export function satisfiesConstraint(version: string, constraint: string): boolea
   return undefined;
 }
 
+/**
+ * Does `version` satisfy a project's own constraint: PEP 440 (requires-python) or Poetry's syntax
+ * (`^3.11`, `~3.11`, `>=3.10,<3.13`, `3.11.*`, alternatives joined by `||`)? Undefined when the
+ * constraint cannot be read (the package tool then has the last word).
+ */
+export function satisfiesProjectConstraint(version: string, constraint: string): boolean | undefined {
+  const alternatives = constraint.split('||').map((a) => a.trim());
+  const verdicts = alternatives.map((a): boolean | undefined => {
+    if (a === '*' || a === '') return true;
+    if (pep440.validRange(a)) return pep440.satisfies(version, a);
+    const range = semver.validRange(a.replace(/\s*,\s*/g, ' ').replace(/==/g, '='));
+    return range ? semver.satisfies(version, range) : undefined;
+  });
+  if (verdicts.some((v) => v === true)) return true;
+  return verdicts.some((v) => v === undefined) ? undefined : false;
+}
+
 /** "3.13 (3.13.0 to 3.13.15), 3.12 (...)" for error messages. */
 export function describeAvailable(entries: readonly Dependency[]): string {
   const byMinor = new Map<string, string[]>();

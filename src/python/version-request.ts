@@ -193,7 +193,7 @@ export function fromPyproject(bytes: Buffer | undefined): ParseResult {
     return failure('pyproject.toml is not valid TOML', [`pyproject.toml could not be parsed: ${(e as Error).message}.`, 'Fix its syntax; `python -c "import tomllib; tomllib.load(open(\'pyproject.toml\',\'rb\'))"` shows where.']);
   }
   const value = (doc.project as Record<string, unknown> | undefined)?.['requires-python'];
-  if (value === undefined) return { found: false };
+  if (value === undefined) return fromPoetryPython(doc);
   const problem = typeof value !== 'string' ? 'it is not a string' : value.trim() === '' ? 'it is empty' : specifierProblem(value.trim());
   if (problem === undefined) {
     return request((value as string).trim().replace(/\s+/g, ''), 'pyproject.toml', 'pyproject.toml ([project] requires-python)', 'specifier');
@@ -208,4 +208,33 @@ export function fromPyproject(bytes: Buffer | undefined): ParseResult {
 export function quoteSome(lines: readonly string[], max: number): string {
   const shown = lines.slice(0, max).map((l) => `"${printable(l)}"`).join(', ');
   return lines.length > max ? `${shown} and ${lines.length - max} more` : shown;
+}
+
+/** [tool.poetry.dependencies] python (Poetry's own syntax), as a PEP 440 specifier when it has one. */
+function fromPoetryPython(doc: Record<string, unknown>): ParseResult {
+  const deps = ((doc.tool as Record<string, unknown> | undefined)?.poetry as Record<string, unknown> | undefined)?.dependencies as Record<string, unknown> | undefined;
+  const value = deps?.python;
+  if (typeof value !== 'string') return { found: false };
+  const spec = poetryToPep440(value);
+  // `*` and alternatives (`||`) admit several ranges: no single request, the default applies.
+  if (spec === undefined) return { found: false };
+  return request(spec, 'pyproject.toml', 'pyproject.toml ([tool.poetry.dependencies] python)', 'specifier');
+}
+
+/** Poetry's constraint syntax as PEP 440: ^3.11 -> >=3.11,<4.0; ~3.11 -> >=3.11,<3.12; 3.11 / 3.11.* -> ==3.11.*. */
+export function poetryToPep440(constraint: string): string | undefined {
+  const parts = constraint.split(',').map((p) => p.trim());
+  if (constraint.includes('||') || parts.some((p) => p === '*' || p === '')) return undefined;
+  const out: string[] = [];
+  for (const p of parts) {
+    const caret = /^\^(\d+)(?:\.(\d+))?(?:\.(\d+))?$/.exec(p);
+    const tilde = /^~(\d+)(?:\.(\d+))?(?:\.(\d+))?$/.exec(p);
+    const bare = /^(\d+\.\d+)(?:\.\*)?$/.exec(p);
+    if (caret) out.push(`>=${caret.slice(1).filter(Boolean).join('.')}`, `<${Number(caret[1]) + 1}.0`);
+    else if (tilde) out.push(`>=${tilde.slice(1).filter(Boolean).join('.')}`, tilde[2] === undefined ? `<${Number(tilde[1]) + 1}.0` : `<${tilde[1]}.${Number(tilde[2]) + 1}`);
+    else if (bare) out.push(`==${bare[1]}.*`);
+    else out.push(p.replace(/\s+/g, ''));
+  }
+  const spec = out.join(',');
+  return specifierProblem(spec) === undefined ? spec : undefined;
 }

@@ -121,7 +121,6 @@ describe('bad dependency input: the message names the file and the requirement, 
   it.each([
     ['requirements-missing-package', /Error: Could not install the dependencies from requirements\.txt[\s\S]*this-package-does-not-exist-anywhere/],
     ['requirements-syntax-error', /Error: Could not install the dependencies from requirements\.txt[\s\S]*(Invalid requirement|requirements\.txt \(line 2\))/],
-    ['pipfile-without-lock', /Error: Pipfile\.lock not found[\s\S]*pipenv lock/],
     ['requirements-broken-sdist', /Error: Could not install the dependencies from requirements\.txt[\s\S]*broken-sdist/],
   ])('%s', async (fixture, pattern) => {
     const s = await scenario(fixture);

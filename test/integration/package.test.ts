@@ -98,9 +98,10 @@ function checkLabels(labels: Record<string, string>, diffID: string): void {
 }
 
 describe('npm run package', () => {
-  it('writes the buildpack dir (buildpack.toml and bin/ only), with one executable and two symlinks to it', () => {
+  it('writes the buildpack dir (buildpack.toml, requirements/ and bin/ only), with one executable and two symlinks to it', () => {
     const bp = path.join(work, 'dist', 'buildpack');
-    expect(fs.readdirSync(bp).sort()).toEqual(['bin', 'buildpack.toml']);
+    expect(fs.readdirSync(bp).sort()).toEqual(['bin', 'buildpack.toml', 'requirements']);
+    expect(fs.readdirSync(path.join(bp, 'requirements')).sort()).toEqual(['pipenv.txt', 'poetry.txt']);
     expect(fs.readdirSync(path.join(bp, 'bin')).sort()).toEqual(['build', 'detect', 'main']);
     expect(fs.readlinkSync(path.join(bp, 'bin', 'detect'))).toBe('main');
     expect(fs.readlinkSync(path.join(bp, 'bin', 'build'))).toBe('main');

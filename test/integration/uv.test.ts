@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { hostPython } from '../helpers/host-python';
 import { createScenario, layerPath, readLayerToml, runBuild, type Scenario } from '../helpers/lifecycle';
 import { readFixtureIndex } from '../helpers/mirror';
 import { loopbackSourcesForSuite, useLoopbackSources } from '../helpers/sources';
@@ -29,14 +30,6 @@ function hostUv(): string {
   if (unzip.status !== 0) throw new Error(`could not unpack uv: ${unzip.stderr}`);
   fs.chmodSync(uv, 0o755);
   return uv;
-}
-
-/** A Python 3.11 on the host for `uv lock` (uv looks for one that satisfies requires-python). */
-function hostPython(): string {
-  const root = process.env.PYENV_ROOT ?? path.join(os.homedir(), '.pyenv');
-  const v = fs.readdirSync(path.join(root, 'versions')).find((d) => /^3\.11\.\d+$/.test(d));
-  if (!v) throw new Error(`no CPython 3.11 under ${root}/versions`);
-  return path.join(root, 'versions', v, 'bin', 'python3');
 }
 
 /** Points the app's pyproject.toml at the loopback index and writes its uv.lock, as `uv lock` does.

@@ -54,11 +54,13 @@ package_sources() {
 pythons=()
 for minor in "${minors[@]}"; do pythons+=("$(find_python "$minor")"); done
 requirement_files=("$requirements_dir"/*.txt)
+# The build tools the buildpack installs from the index by hash (Poetry, Pipenv: scripts/pin-tools.sh).
+tool_files=("$repo"/requirements/*.txt)
 
 # Everything the wheelhouse is a function of. The interpreter paths carry the patch version.
 inputs_key=$(
   {
-    sha256sum "${BASH_SOURCE[0]}" "${requirement_files[@]}" | cut -d' ' -f1
+    sha256sum "${BASH_SOURCE[0]}" "${requirement_files[@]}" "${tool_files[@]}" | cut -d' ' -f1
     package_sources | xargs -0 sha256sum | sed "s|$packages_dir/||"
     printf '%s\n' "${pythons[@]}" "$(uname -m)"
   } | sha256sum | cut -d' ' -f1
@@ -77,6 +79,9 @@ if stamp_is_current; then
 fi
 
 mkdir -p "$wheelhouse"
+# The physical path: pip reports downloaded files by it, and the stale-file sweep below compares
+# names relative to it (through a symlinked .cache, the logical path would mark every file stale).
+wheelhouse=$(cd "$wheelhouse" && pwd -P)
 # Two runs at once (two CI jobs in one checkout) would race on the same files.
 exec 9>"$wheelhouse.lock"
 if command -v flock >/dev/null; then flock 9; fi
@@ -97,6 +102,16 @@ for python in "${pythons[@]}"; do
   env -u PIP_FIND_LINKS -u PIP_NO_INDEX -u PIP_REQUIRE_VIRTUALENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     "$python" -m pip download --quiet --only-binary=:all: --dest "$wheelhouse" "${requirement_args[@]}" ||
     die "pip download failed for $python (is PyPI reachable?)"
+done
+
+# 1b. The pinned build tools, exactly as the build installs them (--require-hashes --no-deps: each
+#     file is hash-checked, one run per file since hash-checking mode covers a whole run).
+for python in "${pythons[@]}"; do
+  for file in "${tool_files[@]}"; do
+    env -u PIP_FIND_LINKS -u PIP_NO_INDEX -u PIP_REQUIRE_VIRTUALENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+      "$python" -m pip download --quiet --only-binary=:all: --require-hashes --no-deps --dest "$wheelhouse" -r "$file" ||
+      die "pip download of $(basename "$file") failed for $python (is PyPI reachable?)"
+  done
 done
 
 # 2. Pack the local packages as sdists. Hand-made rather than `setup.py sdist`: the tarball
@@ -167,6 +182,19 @@ for item in report["install"]:
 PY
     count=$("$python" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["install"]))' "$report")
     summary+=("$(printf '%-22s CPython %-7s %3s packages' "$(basename "$file")" "$version" "$count")")
+  done
+done
+
+for python in "${pythons[@]}"; do
+  for file in "${tool_files[@]}"; do
+    report=$work/report.json
+    env PIP_CONFIG_FILE=/dev/null "$python" -m pip install --isolated --quiet --disable-pip-version-check \
+      --dry-run --ignore-installed --no-index --find-links "$wheelhouse" --only-binary=:all: \
+      --require-hashes --no-deps --report "$report" -r "$file" ||
+      die "$(basename "$file") does not install offline for $python"
+    "$python" -c 'import json, os, sys, urllib.parse, urllib.request
+for item in json.load(open(sys.argv[1]))["install"]:
+    print(os.path.relpath(urllib.request.url2pathname(urllib.parse.urlparse(item["download_info"]["url"]).path), sys.argv[2]))' "$report" "$wheelhouse" >>"$work/needed"
   done
 done
 

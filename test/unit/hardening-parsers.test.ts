@@ -56,8 +56,8 @@ describe('Pipfile.lock values of the wrong type (class 3)', () => {
 
   it('a genuine lock still converts, hash-checked', () => {
     const converted = pipfileLockToRequirements(JSON.stringify({ _meta: { sources: [{ url: 'https://pypi.org/simple', name: 'pypi', verify_ssl: true }], requires: { python_version: '3.12' } }, default: { flask: { version: '==3.0.0', hashes: [HASH], extras: ['async'], markers: "python_version >= '3.8'" } } }), false);
-    expect(converted.requirements).toBe(`flask[async]==3.0.0 ; python_version >= '3.8' --hash=${HASH}\n`);
-    expect(converted.hashChecked).toBe(true);
+    expect(converted.hashed).toEqual([`flask[async]==3.0.0 ; python_version >= '3.8' --hash=${HASH}`]);
+    expect(converted.other).toEqual([]);
     expect(converted.sources).toEqual(['https://pypi.org/simple']);
   });
 
