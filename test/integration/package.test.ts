@@ -144,10 +144,10 @@ describe('npm run package', () => {
       listing = sh('tar', ['--numeric-owner', '--full-time', '-tvzf', blob], { env: { ...process.env, TZ: 'UTC' } }).split('\n').filter(Boolean);
     });
 
-    it('holds exactly /cnb/buildpacks/python-cnb_python/<version>/{buildpack.toml,bin/{main,detect,build}}', () => {
+    it('holds exactly /cnb/buildpacks/python-cnb_python/<version>/{buildpack.toml,bin/{main,detect,build},requirements/{pipenv,poetry}.txt}', () => {
       const files = listing.map((l) => l.split(/\s+/)[5]!.replace(/^\//, '').replace(/\/$/, ''));
       expect(files.filter((f) => f.startsWith(`${PREFIX}/`)).sort()).toEqual(
-        ['bin', 'bin/build', 'bin/detect', 'bin/main', 'buildpack.toml'].map((f) => `${PREFIX}/${f}`),
+        ['bin', 'bin/build', 'bin/detect', 'bin/main', 'buildpack.toml', 'requirements', 'requirements/pipenv.txt', 'requirements/poetry.txt'].map((f) => `${PREFIX}/${f}`),
       );
       expect(fs.readlinkSync(path.join(rootfs, PREFIX, 'bin', 'detect'))).toBe('main');
       expect(fs.readlinkSync(path.join(rootfs, PREFIX, 'bin', 'build'))).toBe('main');
