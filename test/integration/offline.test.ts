@@ -94,7 +94,7 @@ describe('npm run package -- --offline', () => {
       const file = d.uri.slice('file://'.length);
       expect(createHash('sha256').update(fs.readFileSync(file)).digest('hex')).toBe(d.checksum.slice('sha256:'.length));
     }
-    expect(fs.readdirSync(bpDir).sort()).toEqual(['bin', 'buildpack.toml', 'dependencies']);
+    expect(fs.readdirSync(bpDir).sort()).toEqual(['bin', 'buildpack.toml', 'dependencies', 'requirements']);
     expect(packageLog).toMatch(/dependencies\/\s+[\d.]+ MiB \(\d+ artifacts\)/);
     expect(fs.existsSync(path.join(work, 'dist', 'python-cnb_python-0.1.0-offline.cnb'))).toBe(true);
   });
