@@ -1,6 +1,7 @@
 // The build tool release per Python line (src/managers/tool-choice.ts), over the repository's own
 // buildpack.toml: every pip entry, the pins and the Pythons Poetry and Pipenv run on.
 import { analyse, type BuildInputs } from '../../src/analysis';
+import { pipHasPythonOption } from '../../src/managers/pip-runner';
 import { checkToolRunsOn, choosePip, requiresPython } from '../../src/managers/tool-choice';
 import { buildpackManifest, type Dependency } from '../../src/python/manifest';
 import { AMD64, buildpackDependencies, repositoryBuildpack } from '../helpers/buildpack-manifest';
@@ -42,6 +43,12 @@ describe('pip per Python line', () => {
     expect(choosePip(pips, pinned, '3.99.0').entry.version).toBe(pinned);
     for (const e of pips) expect(requiresPython(e)).toMatch(/^>=\d/);
     for (const e of buildpackDependencies('uv')) expect(requiresPython(e)).toBe('>=3.8');
+  });
+
+  it('the pips for 3.6 and 2.7 have no --python (they run from the venv); the others do', () => {
+    expect(pips.map((e) => `${e.version} ${pipHasPythonOption(e.version)}`)).toEqual(['26.3 true', '26.0.1 true', '25.0.1 true', '24.0 true', '21.3.1 false', '20.3.4 false']);
+    expect(pipHasPythonOption('22.3')).toBe(true);
+    expect(pipHasPythonOption('22.2.2')).toBe(false);
   });
 
   it('an operator pip without requires-python admits every Python; a pip newer than the pin is not chosen', () => {
