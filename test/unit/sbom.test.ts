@@ -8,7 +8,7 @@ import type { LayerSbom } from '../../src/sbom/model';
 import { distributionComponent, entryComponent, runtimeLibraryComponents, writeMissingSboms } from '../../src/sbom/layers';
 import { spdxJson } from '../../src/sbom/spdx';
 import { syftJson } from '../../src/sbom/syft';
-import { cyclonedxSchemaErrors, spdxRequiredFieldProblems, syftShapeProblems } from '../helpers/sbom-schemas';
+import { cyclonedxSchemaErrors, spdxRequiredFieldProblems, syftShapeProblems } from '../helpers/sbom';
 
 const cpython = {
   id: 'python',
