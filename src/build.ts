@@ -89,7 +89,8 @@ async function buildSteps(ctx: BuildContext, info: BuildpackInfo, log: Log, { pa
 
   // Every layer's SBOM (src/sbom/): a reused layer's was restored with it, the others are written now.
   const chosen = chosenEntries(a);
-  await writeMissingSboms(ctx.layersDir, { buildpack: info, python: chosen.python, entries: [chosen.tool, chosen.sqlite].filter((e) => e !== undefined) });
+  const sboms = await writeMissingSboms(ctx.layersDir, { buildpack: info, python: chosen.python, entries: [chosen.tool, chosen.sqlite].filter((e) => e !== undefined) });
+  debug.note(`SBOMs written for: ${sboms.join(', ') || '(none: every layer kept its own)'}`);
 
   log.step('Process types');
   const hasGunicorn = await pathExists(path.join(ctx.layersDir, 'site-packages', 'bin', 'gunicorn'));

@@ -31,10 +31,12 @@ export function debugWanted(env: Env): boolean {
 export interface DebugLog {
   /** The manifest entries the analysis chose (Python, the wheel-pinned tool, SQLite). */
   chosen(a: Analysis): void;
+  /** A debug line of the step's own. */
+  note(text: string): void;
   stop(): void;
 }
 
-const OFF: DebugLog = { chosen: () => undefined, stop: () => undefined };
+const OFF: DebugLog = { chosen: () => undefined, note: () => undefined, stop: () => undefined };
 
 export function startDebugLog(env: Env, log: Log): DebugLog {
   if (!debugWanted(env)) return OFF;
@@ -54,6 +56,7 @@ export function startDebugLog(env: Env, log: Log): DebugLog {
       const tool = a.dependencies?.tool;
       if (tool && !chosen.tool) say(`Build tool: ${tool.id} ${tool.version}, pinned by requirements/${tool.id}.txt`);
     },
+    note: say,
     stop,
   };
 }

@@ -1,11 +1,11 @@
 // Syft JSON (`<layer>.sbom.syft.json`). Syft publishes no library outside Go, so this is the
-// minimal document its JSON decoder accepts (schema 16: `artifacts` with id, name, version, type,
+// minimal document its JSON schema requires (16.1.13: `artifacts` with id, name, version, type,
 // foundBy, locations, licenses, language, cpes and purl; `artifactRelationships`, `source`,
 // `distro`, `descriptor`, `schema`), written by hand; the README ("SBOM") documents the shape.
 import { createHash } from 'node:crypto';
 import { sortedComponents, type LayerSbom, type SbomComponent } from './model';
 
-export const SYFT_SCHEMA_VERSION = '16.0.0';
+export const SYFT_SCHEMA_VERSION = '16.1.13';
 
 export function syftJson(sbom: LayerSbom): string {
   const doc = {
@@ -30,7 +30,7 @@ function artifact(c: SbomComponent) {
     version: c.version,
     type: pypi ? 'python' : 'binary',
     foundBy: 'python-cnb',
-    locations: c.location ? [{ path: c.location }] : [],
+    locations: c.location ? [{ path: c.location, accessPath: c.location }] : [],
     licenses,
     language: pypi ? 'python' : '',
     cpes: c.cpes.map((cpe) => ({ cpe, source: 'python-cnb' })),

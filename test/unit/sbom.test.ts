@@ -8,7 +8,7 @@ import type { LayerSbom } from '../../src/sbom/model';
 import { distributionComponent, entryComponent, runtimeLibraryComponents, writeMissingSboms } from '../../src/sbom/layers';
 import { spdxJson } from '../../src/sbom/spdx';
 import { syftJson } from '../../src/sbom/syft';
-import { cyclonedxSchemaErrors, spdxRequiredFieldProblems, syftShapeProblems } from '../helpers/sbom';
+import { cyclonedxSchemaErrors, spdxSchemaErrors, syftSchemaErrors } from '../helpers/sbom';
 
 const cpython = {
   id: 'python',
@@ -46,10 +46,11 @@ describe('SBOM documents', () => {
     expect(await cyclonedxSchemaErrors(JSON.stringify(doc))).not.toBeNull();
   });
 
-  it('SPDX 2.3: the required fields, one package per component, purl and CPE references', () => {
+  it('SPDX 2.3 passes the SPDX 2.3 JSON schema: one package per component, purl and CPE references', () => {
     const doc = JSON.parse(spdxJson(sbom));
-    expect(spdxRequiredFieldProblems(doc)).toEqual([]);
-    expect(spdxRequiredFieldProblems({ ...doc, dataLicense: 'MIT' })).toEqual(['dataLicense must be CC0-1.0']);
+    expect(spdxSchemaErrors(doc)).toEqual([]);
+    const { creationInfo: _dropped, ...withoutCreationInfo } = doc;
+    expect(spdxSchemaErrors(withoutCreationInfo)).toEqual([expect.objectContaining({ keyword: 'required', params: { missingProperty: 'creationInfo' } })]);
     const py = doc.packages.find((p: { name: string }) => p.name === 'CPython');
     expect(py.checksums).toEqual([{ algorithm: 'SHA256', checksumValue: 'a'.repeat(64) }]);
     expect(py.externalRefs).toEqual([
@@ -59,9 +60,11 @@ describe('SBOM documents', () => {
     expect(doc.packages).toHaveLength(5);
   });
 
-  it('Syft: the decoder fields, python artifacts typed python', () => {
+  it('Syft passes the Syft 16.1.13 JSON schema, python artifacts typed python', () => {
     const doc = JSON.parse(syftJson(sbom));
-    expect(syftShapeProblems(doc)).toEqual([]);
+    expect(syftSchemaErrors(doc)).toEqual([]);
+    delete doc.artifacts[0].purl;
+    expect(syftSchemaErrors(doc)).toEqual([expect.objectContaining({ keyword: 'required', params: { missingProperty: 'purl' } })]);
     expect(doc.artifacts.find((a: { name: string }) => a.name === 'Flask')).toMatchObject({ type: 'python', language: 'python', purl: 'pkg:pypi/flask@3.1.3' });
   });
 
