@@ -78,6 +78,9 @@ export async function runOrThrow(command: string, args: readonly string[], optio
 
 /** Whether an executable is on PATH (for optional tools such as a C compiler). */
 export async function which(command: string, env: Record<string, string>): Promise<string | undefined> {
-  const r = await execa('sh', ['-c', 'command -v "$1"', 'sh', command], { env, extendEnv: false, reject: false });
+  const started = Date.now();
+  const args = ['-c', 'command -v "$1"', 'sh', command];
+  const r = await execa('sh', args, { env, extendEnv: false, reject: false });
+  trace.command({ command: 'sh', args, exitCode: r.exitCode ?? 1, ms: Date.now() - started });
   return r.exitCode === 0 && r.stdout.trim() ? r.stdout.trim() : undefined;
 }
