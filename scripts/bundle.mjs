@@ -27,6 +27,9 @@ export async function bundle(outdir, { minify = false } = {}) {
     sourcemap: false,
     legalComments: 'none',
     define: { __BUILDPACK_BUNDLED__: 'true' },
+    // @cyclonedx/cyclonedx-library's optional validators and XML writers: it requires them lazily,
+    // inside a try, and the buildpack uses neither (it writes JSON and validates nothing at build time).
+    external: ['libxmljs2', 'xmlbuilder2', 'ajv', 'ajv-formats', 'ajv-formats-draft2019'],
     logLevel: 'warning',
   });
   return { main: path.join(outdir, 'main.js'), build: path.join(outdir, 'build.js') };

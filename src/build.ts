@@ -14,6 +14,11 @@ import { rethrowExplained } from './explain';
 import { runHook } from './hooks';
 import { installNltkData } from './layers/nltk-data';
 import { safeBuildEnv } from './unsafe-env';
+import { applyPaketoNames, type PaketoNames } from './paketo-env';
+import { startDebugLog, type DebugLog } from './report/debug-log';
+import { reportLabel, startBuildReport, type BuildReportCollector } from './report/build-report';
+import { countInstalledPackages } from './sbom/installed';
+import { chosenEntries, writeMissingSboms } from './sbom/layers';
 import { configureDownloads, fetchText } from './io/download';
 import { pathExists, readFile } from './io/fs';
 import { installPython } from './layers/python';
@@ -32,10 +37,36 @@ export async function build(ctx: BuildContext, info: BuildpackInfo, log: Log): P
   // Platform env vars that would make Python or an installer act elsewhere (src/unsafe-env.ts):
   // removed with a warning, or rejected before anything is read or downloaded.
   ctx = { ...ctx, env: safeBuildEnv(ctx.env, log) };
+  // Paketo's names (src/paketo-env.ts): BP_CPYTHON_VERSION is read as BP_PYTHON_VERSION, the rest warned about.
+  const paketo = applyPaketoNames(ctx.env);
+  ctx = { ...ctx, env: paketo.env };
+  // BP_LOG_LEVEL=DEBUG, and the build report label: both listen to src/trace.ts until the build ends.
+  const debug = startDebugLog(ctx.env, log);
+  const report = startBuildReport();
+  try {
+    await buildSteps(ctx, info, log, { paketo, debug, report, started });
+  } finally {
+    debug.stop();
+    report.stop();
+  }
+}
+
+/** What build() set up around the steps: the Paketo names read, the debug log, the report, the start time. */
+interface Around {
+  paketo: PaketoNames;
+  debug: DebugLog;
+  report: BuildReportCollector;
+  started: number;
+}
+
+async function buildSteps(ctx: BuildContext, info: BuildpackInfo, log: Log, { paketo, debug, report, started }: Around): Promise<void> {
   const inputs = await readInputs(ctx, info);
   logApp(inputs.app, ctx, log);
+  for (const note of paketo.notes) log.info(note);
+  for (const w of paketo.warnings) log.warning(w.title, w.body);
   const a = analyse(inputs);
   logAnalysis(a, log);
+  debug.chosen(a);
 
   let env = BuildEnv.forBuildSteps(ctx.env);
   const sqlite = startSqlite({ layersDir: ctx.layersDir, ...a.sqlite, target: ctx.target, mirrors: a.mirrors, env });
@@ -56,10 +87,17 @@ export async function build(ctx: BuildContext, info: BuildpackInfo, log: Log): P
   if (a.django && venvDir) await runCollectstatic({ appDir: ctx.appDir, venvDir, env: env.toRecord(), optOutFile: a.classic.collectstaticOptOut, log });
   await runHook('post_compile', a.classic.hooks.post_compile, { appDir: ctx.appDir, env: env.toRecord(), log });
 
+  // Every layer's SBOM (src/sbom/): a reused layer's was restored with it, the others are written now.
+  const chosen = chosenEntries(a);
+  const sboms = await writeMissingSboms(ctx.layersDir, { buildpack: info, python: chosen.python, entries: [chosen.tool, chosen.sqlite].filter((e) => e !== undefined) });
+  debug.note(`SBOMs written for: ${sboms.join(', ') || '(none: every layer kept its own)'}`);
+
   log.step('Process types');
   const hasGunicorn = await pathExists(path.join(ctx.layersDir, 'site-packages', 'bin', 'gunicorn'));
   await writeWebConcurrency(ctx.layersDir);
-  await writeLaunchToml(path.join(ctx.layersDir, 'launch.toml'), chooseProcesses(a.processes, hasGunicorn, log));
+  const packages = venvDir ? await countInstalledPackages(venvDir) : undefined;
+  const label = reportLabel(report.finish({ info, analysis: a, packages }));
+  await writeLaunchToml(path.join(ctx.layersDir, 'launch.toml'), chooseProcesses(a.processes, hasGunicorn, log), [label]);
   log.step(`Done (${formatDuration(Date.now() - started)})`);
 }
 

@@ -3,6 +3,7 @@
 // Pure: an app snapshot and the env in, a verdict and a build plan out.
 import type { Env } from './cnb/context';
 import type { BuildPlan } from './cnb/schemas';
+import { withPaketoAliases } from './paketo-env';
 import { chooseDependencies, PYTHON_SIGNAL_FILES, pythonSignals, versionSources, type AppSnapshot } from './project';
 
 export const PLAN = { python: 'python', sitePackages: 'site-packages' } as const;
@@ -15,7 +16,7 @@ export function detect(app: AppSnapshot, env: Env): DetectResult {
 
   // Paketo's convention for version metadata, so Paketo-style buildpacks can read it too.
   // Only a cleanly parsed top source goes in; a malformed one is build's to report.
-  const top = versionSources(app, env)[0];
+  const top = versionSources(app, withPaketoAliases(env))[0];
   const python = {
     name: PLAN.python,
     metadata: {

@@ -4,6 +4,6 @@
 import { LaunchToml, type Process } from './schemas';
 import { writeTomlAs } from './toml';
 
-export async function writeLaunchToml(file: string, processes: Process[]): Promise<void> {
-  await writeTomlAs(LaunchToml, file, processes.length ? { processes } : {});
+export async function writeLaunchToml(file: string, processes: Process[], labels: Array<{ key: string; value: string }> = []): Promise<void> {
+  await writeTomlAs(LaunchToml, file, { ...(labels.length ? { labels } : {}), ...(processes.length ? { processes } : {}) });
 }

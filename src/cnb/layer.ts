@@ -11,6 +11,7 @@
 import * as path from 'node:path';
 import { z } from 'zod';
 import { isDirectory, makeDir, pathExists, readSmallFile, removePath } from '../io/fs';
+import { trace } from '../trace';
 import { LayerContentMetadata, type LayerTypes } from './schemas';
 import { parseTomlAs, writeTomlAs } from './toml';
 
@@ -106,9 +107,14 @@ export async function openLayer<K extends LayerKey>(
   const tomlPath = layerToml(layersDir, def.name);
   const restored = await readRestoredMetadata(tomlPath);
   const decision = decideLayer(def, restored, await isDirectory(dir), wanted, options.force);
-  const commit = () => writeTomlAs(LayerContentMetadata, tomlPath, { types: def.types, metadata: def.key.parse(wanted) as LayerKey });
+  trace.layerDecision({ layer: def.name, restored, wanted, decision });
+  const writeMetadata = () => writeTomlAs(LayerContentMetadata, tomlPath, { types: def.types, metadata: def.key.parse(wanted) as LayerKey });
+  const commit = async () => {
+    await writeMetadata();
+    trace.layerCommit({ layer: def.name });
+  };
   if (decision.action === 'reuse') {
-    await commit();
+    await writeMetadata();
   } else {
     await removePath(tomlPath);
     await removeStaleSboms(layersDir, def.name);

@@ -6,6 +6,7 @@
 // chose the program, so it is our bug, not the user's.
 import execa from 'execa';
 import { CommandFailed } from '../failures';
+import { trace } from '../trace';
 
 export interface RunOptions {
   cwd?: string;
@@ -59,7 +60,9 @@ export async function run(command: string, args: readonly string[], options: Run
   if (result.failed && result.exitCode === undefined) {
     throw new Error(`${command} could not be started: ${(result as { shortMessage?: string }).shortMessage ?? 'unknown error'}`);
   }
-  return { exitCode: result.exitCode ?? 1, tail, ms: Date.now() - started };
+  const done = { exitCode: result.exitCode ?? 1, tail, ms: Date.now() - started };
+  trace.command({ command, args, cwd: options.cwd, exitCode: done.exitCode, ms: done.ms });
+  return done;
 }
 
 /** The exit code as a failure: a non-zero exit throws CommandFailed (render it with src/explain.ts). */
@@ -75,6 +78,9 @@ export async function runOrThrow(command: string, args: readonly string[], optio
 
 /** Whether an executable is on PATH (for optional tools such as a C compiler). */
 export async function which(command: string, env: Record<string, string>): Promise<string | undefined> {
-  const r = await execa('sh', ['-c', 'command -v "$1"', 'sh', command], { env, extendEnv: false, reject: false });
+  const started = Date.now();
+  const args = ['-c', 'command -v "$1"', 'sh', command];
+  const r = await execa('sh', args, { env, extendEnv: false, reject: false });
+  trace.command({ command: 'sh', args, exitCode: r.exitCode ?? 1, ms: Date.now() - started });
   return r.exitCode === 0 && r.stdout.trim() ? r.stdout.trim() : undefined;
 }

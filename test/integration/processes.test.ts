@@ -21,12 +21,11 @@ describe('processes', () => {
     const r = await runBuild(s, { upTo: 'builder' });
     expect(r.success).toBe(true);
     expect(r.buildLog).toContain('Procfile declares types -> web, worker');
-    expect(readLaunchToml(s)).toEqual({
-      processes: [
-        { type: 'web', command: ['bash', '-c'], args: ['gunicorn app:app --bind 0.0.0.0:$PORT'], default: true },
-        { type: 'worker', command: ['bash', '-c'], args: ['python -c "print(1)" && echo done'], default: false },
-      ],
-    });
+    // launch.toml also holds the build report label (test/integration/supply-chain.test.ts).
+    expect(readLaunchToml(s)?.processes).toEqual([
+      { type: 'web', command: ['bash', '-c'], args: ['gunicorn app:app --bind 0.0.0.0:$PORT'], default: true },
+      { type: 'worker', command: ['bash', '-c'], args: ['python -c "print(1)" && echo done'], default: false },
+    ]);
     // WEB_CONCURRENCY is computed at container start by an exec.d program in a launch layer.
     const execd = path.join(layerPath(s, 'web-concurrency'), 'exec.d', 'web-concurrency');
     expect(fs.statSync(execd).mode & 0o111).toBeTruthy();
