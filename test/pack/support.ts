@@ -185,9 +185,9 @@ export function packBuild(o: PackBuildOptions): Promise<CommandResult> {
   return runCommandAsync(e.PACK_BIN, args);
 }
 
-/** The image's ID in podman's storage. */
-export function imageId(image: string): string {
-  return podman('image', 'inspect', '--format', '{{.Id}}', image);
+/** The image's layer digests (diff IDs, in order) in podman's storage, as one JSON string. */
+export function imageLayers(image: string): string {
+  return podman('image', 'inspect', '--format', '{{json .RootFS.Layers}}', image);
 }
 
 export interface RunningWeb {
