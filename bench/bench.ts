@@ -9,7 +9,7 @@
  *   npm run bench                       full: 1 warm-up + 5 counted runs of everything
  *   npm run bench -- --quick            CI: 1 warm-up + 2 counted, skips the 40-package app
  *   --runs N --warmup N                 override the counts
- *   --only detect,package,runtime,flask,django,sqlite,start,pack  a subset (row groups)
+ *   --only detect,package,runtime,flask,django,lifecycle,sqlite,start,pack  a subset (row groups)
  *   --buildpack-dir DIR                 the buildpack under test (default $TEST_BUILDPACK_DIR, else
  *                                       the repository); a packaged buildpack (bin/detect is an
  *                                       executable, not a script) is reported as "packaged"
@@ -32,12 +32,13 @@ import {
   runDetector,
   runImageDir,
   type BuildResult,
+  type PhasesResult,
   type Scenario,
 } from '../test/helpers/lifecycle';
 import { readFixtureIndex, startMirror, writeRuntimeManifest, type Mirror, type RuntimeArtifact } from '../test/helpers/mirror';
 import { startPackageIndex, type PackageIndex } from '../test/helpers/package-index';
-import { freePort, startRegistry } from '../test/helpers/registry';
-import { pullImage, pushRunImage, runRegistryBuild, startWebProcess } from '../test/helpers/image';
+import { freePort, startRegistry, type Registry } from '../test/helpers/registry';
+import { pullImage, pushRunImage, runRegistryBuild, startWebProcess, type RegistryBuildResult } from '../test/helpers/image';
 import { useLoopbackSources } from '../test/helpers/sources';
 import { packBuild, packEnv, runCommand, runWeb, startPackSources } from '../test/pack/support';
 
@@ -206,6 +207,8 @@ interface Row {
   floor?: Figures;
   /** ours.median / floor.median */
   ratio?: number;
+  /** Bytes: cache and image sizes (the lifecycle group). */
+  sizes?: Record<string, number | undefined>;
   target?: Target;
 }
 
@@ -233,6 +236,10 @@ const ADDED_REQUIREMENT = 'python-dotenv==1.2.4';
 interface AppSpec {
   id: 'flask' | 'django';
   label: string;
+  /** The fixture app (test/fixtures/apps/<fixture>); its requirements.txt is replaced by `requirements`. */
+  fixture: string;
+  /** The app file an "app code changed" build edits. */
+  codeFile: string;
   requirements: string;
   plusOne: string;
 }
@@ -242,8 +249,10 @@ function appSpecs(): AppSpec[] {
   const flaskPlusOne = fs.readFileSync(path.join(REQUIREMENTS, 'flask-plus-one.txt'), 'utf8');
   const django = fs.readFileSync(path.join(REQUIREMENTS, 'django40.txt'), 'utf8');
   return [
-    { id: 'flask', label: 'Flask app (8 packages)', requirements: flask, plusOne: flaskPlusOne },
-    { id: 'django', label: 'Django app (40 packages)', requirements: django, plusOne: `${django.trimEnd()}\n${ADDED_REQUIREMENT}\n` },
+    { id: 'flask', label: 'Flask app (8 packages)', fixture: 'pip-requirements', codeFile: 'app.py', requirements: flask, plusOne: flaskPlusOne },
+    // A real Django project (manage.py, settings with staticfiles and STATIC_ROOT), so collectstatic
+    // runs on every build, as it does for users.
+    { id: 'django', label: 'Django project (40 packages, collectstatic)', fixture: 'django-app', codeFile: 'mysite/urls.py', requirements: django, plusOne: `${django.trimEnd()}\n${ADDED_REQUIREMENT}\n` },
   ];
 }
 
@@ -635,7 +644,7 @@ async function benchRuntime(w: World, variants: Variant[] = [{ label: '', dir: w
 const PENDING_DEPS = 'pending: dependency layers not implemented (no site-packages layer after a build)';
 
 async function appScenario(w: World, spec: AppSpec): Promise<Scenario> {
-  const s = createScenario('pip-requirements', { buildpackDir: w.opts.buildpackDir });
+  const s = createScenario(spec.fixture, { buildpackDir: w.opts.buildpackDir });
   s.writeAppFile('requirements.txt', spec.requirements);
   s.setEnv('BP_PYTHON_MANIFEST', w.manifest);
   const pip = w.index.pipEnv();
@@ -649,7 +658,7 @@ function buildOk(what: string, r: BuildResult): BuildResult {
   return r;
 }
 
-function totalMs(r: BuildResult): number {
+function totalMs(r: PhasesResult): number {
   return Object.values(r.phases).reduce((n, p) => n + (p?.durationMs ?? 0), 0);
 }
 
@@ -700,6 +709,8 @@ async function benchApp(w: World, spec: AppSpec): Promise<Row[]> {
     added: `one requirement added, ${spec.label}`,
   };
   const samples = { cold: [] as Sample[], coldTotal: [] as Sample[], warm: [] as Sample[], warmTotal: [] as Sample[], added: [] as Sample[], addedTotal: [] as Sample[], floorCold: [] as Sample[], floorAdded: [] as Sample[] };
+  // Each phase too (the lifecycle group's breakdown, here in the OCI layout).
+  const phases = { cold: phaseSamples(), warm: phaseSamples(), added: phaseSamples() };
   let pending = false;
 
   const runOurs = async (counted: boolean) => {
@@ -726,6 +737,9 @@ async function benchApp(w: World, spec: AppSpec): Promise<Row[]> {
         samples.warmTotal.push({ ms: totalMs(warm) });
         samples.added.push({ ms: added.phases.builder!.durationMs, bytes: addedBytes });
         samples.addedTotal.push({ ms: totalMs(added) });
+        addPhases(phases.cold, cold);
+        addPhases(phases.warm, warm);
+        addPhases(phases.added, added);
       }
     } finally {
       s.cleanup();
@@ -762,7 +776,7 @@ async function benchApp(w: World, spec: AppSpec): Promise<Row[]> {
       scenario: names.cold,
       ...base,
       ours: figures(samples.cold),
-      also: { 'whole lifecycle (analyze..export)': figures(samples.coldTotal)! },
+      also: { 'whole lifecycle (analyze..export), OCI layout': figures(samples.coldTotal)!, ...phaseFigures(phases.cold) },
       floorMeasures: 'curl | tar -xz + python -m venv + pip install -r (empty pip cache, same index)',
       floor: figures(samples.floorCold),
     },
@@ -773,7 +787,7 @@ async function benchApp(w: World, spec: AppSpec): Promise<Row[]> {
     scenario: names.warm,
     ...base,
     ours: figures(samples.warm),
-    also: { 'whole lifecycle (analyze..export)': figures(samples.warmTotal)! },
+    also: { 'whole lifecycle (analyze..export), OCI layout': figures(samples.warmTotal)!, ...phaseFigures(phases.warm) },
     note: 'floor of "nothing to do" is ~0: absolute figure',
   }, 250);
   const added = ratioTarget(
@@ -782,7 +796,7 @@ async function benchApp(w: World, spec: AppSpec): Promise<Row[]> {
       scenario: names.added,
       ...base,
       ours: figures(samples.added),
-      also: { 'whole lifecycle (analyze..export)': figures(samples.addedTotal)! },
+      also: { 'whole lifecycle (analyze..export), OCI layout': figures(samples.addedTotal)!, ...phaseFigures(phases.added) },
       floorMeasures: `fresh venv + pip install -r (with ${ADDED_REQUIREMENT}) with a warm pip cache`,
       floor: figures(samples.floorAdded),
     },
@@ -792,6 +806,218 @@ async function benchApp(w: World, spec: AppSpec): Promise<Row[]> {
 }
 
 class PendingSignal extends Error {}
+
+// ---------------------------------------------------------------------------------------------
+// lifecycle: what users wait for (issue 20). The whole lifecycle and each phase, for cold, warm,
+// app code changed and one requirement added, with the images in a loopback registry as platforms
+// use them (the flask/django groups above are the same builds in an OCI layout), the disk synced
+// and the page cache dropped between builds, and the lifecycle's own floor: a trivial buildpack
+// whose launch layers have the same files as ours and are kept by their metadata alone.
+
+const LC_KINDS = ['cold', 'warm', 'code', 'added'] as const;
+type LcKind = (typeof LC_KINDS)[number];
+const LC_NAMES: Record<LcKind, string> = { cold: 'cold build', warm: 'warm rebuild (nothing changed)', code: 'app code changed', added: 'one requirement added' };
+const LC_PHASES = ['analyzer', 'detector', 'restorer', 'builder', 'exporter'] as const;
+
+/** sync, then drop the page cache when allowed (root, writable /proc/sys): each build starts from the disk. */
+function settle(): boolean {
+  spawnSync('sync');
+  try {
+    fs.writeFileSync('/proc/sys/vm/drop_caches', '3');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function duBytes(dir: string): number {
+  const r = spawnSync('du', ['-sb', dir], { encoding: 'utf8' });
+  return Number(r.stdout.split('\t')[0]) || 0;
+}
+
+/** Sum of the compressed layer sizes of <repo>:latest in the registry (what a pull downloads). */
+async function imageBytes(registry: Registry, repo: string): Promise<number> {
+  const res = await fetch(`http://${registry.host}/v2/${repo}/manifests/latest`, { headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json' } });
+  if (!res.ok) throw new Error(`GET manifest of ${repo}: HTTP ${res.status}`);
+  const manifest = (await res.json()) as { layers: Array<{ size: number }> };
+  return manifest.layers.reduce((n, l) => n + l.size, 0);
+}
+
+/** The trivial floor buildpack: for each directory of $FLOOR_SRC a launch layer; kept by its metadata
+ *  when its key ($FLOOR_SRC/<name>.key) is unchanged, else copied afresh (cp -a). */
+function floorBuildpack(root: string): string {
+  const dir = path.join(root, 'floor-buildpack');
+  fs.mkdirSync(path.join(dir, 'bin'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'buildpack.toml'), 'api = "0.10"\n\n[buildpack]\nid = "bench/floor"\nversion = "0.0.1"\n\n[[targets]]\nos = "linux"\narch = "amd64"\n');
+  fs.writeFileSync(path.join(dir, 'bin', 'detect'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+  fs.writeFileSync(
+    path.join(dir, 'bin', 'build'),
+    [
+      '#!/bin/bash',
+      'set -eu',
+      'layers="${CNB_LAYERS_DIR:-$1}"',
+      'src="$(cat "$CNB_PLATFORM_DIR/env/FLOOR_SRC")"',
+      'for d in "$src"/*/; do',
+      '  name="$(basename "$d")"; key="$(cat "$src/$name.key")"',
+      '  if ! grep -qs "key = \\"$key\\"" "$layers/$name.toml"; then rm -rf "${layers:?}/$name"; cp -a "$d" "$layers/$name"; fi',
+      '  printf \'[types]\\nlaunch = true\\n[metadata]\\nkey = "%s"\\n\' "$key" > "$layers/$name.toml"',
+      'done',
+      'printf \'[[processes]]\\ntype = "web"\\ncommand = ["true"]\\ndefault = true\\n\' > "$layers/launch.toml"',
+      '',
+    ].join('\n'),
+    { mode: 0o755 },
+  );
+  spawnSync('chmod', ['-R', 'a+rX', root]);
+  return dir;
+}
+
+/** One pass: cold, warm, code changed, one added through the registry; `layerSource` copies ours for the floor. */
+async function lifecycleSequence(s: Scenario, spec: AppSpec, build: () => Promise<RegistryBuildResult>, beforeAdded: () => void): Promise<Record<LcKind, RegistryBuildResult>> {
+  const out: Partial<Record<LcKind, RegistryBuildResult>> = {};
+  for (const kind of LC_KINDS) {
+    if (kind === 'code') s.writeAppFile(spec.codeFile, `${fs.readFileSync(path.join(s.sourceDir, spec.codeFile), 'utf8')}\n# changed ${Date.now()}\n`);
+    if (kind === 'added') beforeAdded();
+    settle();
+    const r = await build();
+    if (!r.success) throw new Error(`${spec.id} ${kind}: the ${r.failedPhase} phase failed (exit ${r.exitCode}):\n${r.log.slice(-4000)}`);
+    out[kind] = r;
+  }
+  return out as Record<LcKind, RegistryBuildResult>;
+}
+
+function phaseMs(r: PhasesResult, phase: (typeof LC_PHASES)[number]): number {
+  return r.phases[phase]?.durationMs ?? 0;
+}
+
+type PhaseSamples = Record<(typeof LC_PHASES)[number], Sample[]>;
+
+function phaseSamples(): PhaseSamples {
+  return Object.fromEntries(LC_PHASES.map((p) => [p, [] as Sample[]])) as PhaseSamples;
+}
+
+function addPhases(into: PhaseSamples, r: PhasesResult): void {
+  for (const p of LC_PHASES) into[p].push({ ms: phaseMs(r, p) });
+}
+
+function phaseFigures(from: PhaseSamples): Record<string, Figures> {
+  return Object.fromEntries(LC_PHASES.map((p) => [p, figures(from[p])!]));
+}
+
+async function benchLifecycle(w: World, spec: AppSpec): Promise<Row[]> {
+  say(`whole lifecycle through a registry: ${spec.label}`);
+  const registry = await startRegistry();
+  const root = tempDir(`lc-${spec.id}`);
+  fs.chmodSync(root, 0o755);
+  const ours = Object.fromEntries(LC_KINDS.map((k) => [k, { total: [] as Sample[], phases: phaseSamples() }])) as Record<LcKind, { total: Sample[]; phases: PhaseSamples }>;
+  const floor = Object.fromEntries(LC_KINDS.map((k) => [k, { total: [] as Sample[], builder: [] as Sample[] }])) as Record<LcKind, { total: Sample[]; builder: Sample[] }>;
+  const installFloor = { cold: [] as Sample[], added: [] as Sample[] };
+  const appTar: Sample[] = [];
+  const collectstatic: Sample[] = [];
+  const sizes = { cacheBytes: [] as number[], imageBytes: [] as number[], floorImageBytes: [] as number[] };
+  let dropped = true;
+  try {
+    const runImage = pushRunImage(registry);
+    const floorDir = floorBuildpack(root);
+    let n = 0;
+    await loop(w, `${spec.id} (registry)`, async (_i, counted) => {
+      const repo = `bench/${spec.id}-${++n}`;
+      const s = await appScenario(w, spec);
+      const src = path.join(root, `floor-src-${n}`);
+      const f = createScenario(spec.fixture, { buildpackDir: floorDir });
+      try {
+        const oursRun = () =>
+          lifecycleSequence(s, spec, () => runRegistryBuild(s, { registry, image: registry.ref(repo), runImage }), () => s.writeAppFile('requirements.txt', spec.plusOne));
+        // The floor's layers: copies of the layers our cold build made (same files, same sizes).
+        const floorRun = () => {
+          f.writeAppFile('requirements.txt', spec.requirements);
+          f.setEnv('FLOOR_SRC', src);
+          return lifecycleSequence(f, spec, () => runRegistryBuild(f, { registry, image: registry.ref(`${repo}-floor`), runImage }), () => fs.writeFileSync(path.join(src, 'site-packages.key'), 'plus-one'));
+        };
+        const a = await oursRun();
+        fs.mkdirSync(src);
+        for (const layer of ['python', 'site-packages']) {
+          spawnSync('cp', ['-a', layerPath(s, layer), path.join(src, layer)]);
+          fs.writeFileSync(path.join(src, `${layer}.key`), 'initial');
+        }
+        spawnSync('chmod', ['-R', 'a+rX', src]);
+        // The layers dir still holds the layers our last build (one added) made: both created.
+        const b = await floorRun();
+        const inst = await floorBuilds(w, spec);
+        dropped = settle() && dropped;
+        const tar = mustSucceed('app tar', await timed('bash', ['-o', 'pipefail', '-ec', `tar -cf - -C ${s.appDir} . | sha256sum`]));
+        if (!counted) return;
+        for (const k of LC_KINDS) {
+          ours[k].total.push({ ms: totalMs(a[k]) });
+          addPhases(ours[k].phases, a[k]);
+          floor[k].total.push({ ms: totalMs(b[k]) });
+          floor[k].builder.push({ ms: phaseMs(b[k], 'builder') });
+        }
+        installFloor.cold.push(inst.cold);
+        installFloor.added.push(inst.added);
+        appTar.push({ ms: tar.ms });
+        const cs = /Collected static files in ([\d.]+)(m?s)/.exec(a.code.buildLog);
+        if (cs) collectstatic.push({ ms: Number(cs[1]) * (cs[2] === 's' ? 1000 : 1) });
+        sizes.cacheBytes.push(duBytes(s.cacheDir));
+        sizes.imageBytes.push(await imageBytes(registry, repo));
+        sizes.floorImageBytes.push(await imageBytes(registry, `${repo}-floor`));
+      } finally {
+        s.cleanup();
+        f.cleanup();
+        rmrf(src);
+      }
+    });
+  } finally {
+    await registry.close();
+    rmrf(root);
+  }
+
+  const med = (xs: Sample[]) => figures(xs)?.median ?? 0;
+  // Floors (see bench/README.md): the trivial buildpack's whole lifecycle; for cold and one-added its
+  // lifecycle without its builder phase (copying the files), plus the plain install of the same work.
+  const floorOf: Record<LcKind, Sample[]> = {
+    cold: floor.cold.total.map((t, i) => ({ ms: t.ms - floor.cold.builder[i]!.ms + installFloor.cold[i]!.ms })),
+    warm: floor.warm.total,
+    code: floor.code.total,
+    added: floor.added.total.map((t, i) => ({ ms: t.ms - floor.added.builder[i]!.ms + installFloor.added[i]!.ms })),
+  };
+  const floorText: Record<LcKind, string> = {
+    cold: 'trivial buildpack, same layer files: its lifecycle without its builder phase + curl | tar, python -m venv, pip install -r (empty pip cache)',
+    warm: 'trivial buildpack, same layer files kept by metadata: whole lifecycle',
+    code: 'the same, app code changed',
+    added: 'trivial buildpack (site-packages recopied): its lifecycle without its builder phase + fresh venv and pip install -r with a warm pip cache',
+  };
+  const rows = LC_KINDS.map((k): Row => {
+    const row: Row = {
+      id: `${spec.id}-lc-${k}`,
+      scenario: `${LC_NAMES[k]}, ${spec.label}, registry`,
+      status: 'ok',
+      measures: 'whole lifecycle (analyzer..exporter) exporting to a loopback registry',
+      warmup: w.opts.warmup,
+      runs: w.opts.runs,
+      ours: figures(ours[k].total),
+      also: phaseFigures(ours[k].phases),
+      floorMeasures: floorText[k],
+      floor: figures(floorOf[k]),
+    };
+    return row;
+  });
+  const [cold, warm, code, added] = rows as [Row, Row, Row, Row];
+  ratioTarget(warm, 3);
+  ratioTarget(added, 1.2);
+  ratioTarget(cold, 1.1);
+  // App code changed: at most warm + the app layer's own tar time + 1 s (+ collectstatic).
+  const codeLimit = med(ours.warm.total) + med(appTar) + 1000 + (collectstatic.length ? med(collectstatic) : 0);
+  code.target = { text: `median <= warm + app tar (${fmtMs(med(appTar))}) + 1 s${collectstatic.length ? ` + collectstatic (${fmtMs(med(collectstatic))})` : ''} = ${fmtMs(codeLimit)}`, ...(code.ours ? { met: code.ours.median <= codeLimit } : {}) };
+  const mid = (xs: number[]) => (xs.length ? Math.round(median(xs)) : undefined);
+  const sizeRow: Row = {
+    id: `${spec.id}-lc-sizes`,
+    scenario: `cache and image size, ${spec.label}`,
+    status: 'ok',
+    note: `build cache after one added ${fmtBytes(mid(sizes.cacheBytes))}; image (compressed layers) ${fmtBytes(mid(sizes.imageBytes))}, the floor's ${fmtBytes(mid(sizes.floorImageBytes))}${dropped ? '' : '; page cache NOT dropped between builds (not permitted here): synced only'}`,
+    sizes: { cacheBytes: mid(sizes.cacheBytes), imageBytes: mid(sizes.imageBytes), floorImageBytes: mid(sizes.floorImageBytes) },
+  };
+  return [...rows, sizeRow];
+}
 
 // ---------------------------------------------------------------------------------------------
 // Output
@@ -884,6 +1110,10 @@ async function main(): Promise<void> {
         continue;
       }
       rows.push(...(await benchApp(w, spec)));
+    }
+    // The whole lifecycle through a registry (issue 20): not in CI's --quick list; in --quick mode the Flask app only.
+    if (!opts.compare && want('lifecycle')) {
+      for (const spec of appSpecs()) if (!opts.quick || spec.id === 'flask') rows.push(...(await benchLifecycle(w, spec)));
     }
     if (!opts.compare && want('sqlite')) rows.push(...(await benchSqlite(w)));
     if (!opts.compare && want('start')) rows.push(...(await benchAppStart(w)));

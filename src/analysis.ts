@@ -24,6 +24,7 @@ import { resolvePython, satisfiesProjectConstraint, type PlanConstraint, type Re
 import type { VersionSource } from './python/version-request';
 import { bindingsOfType } from './cnb/bindings';
 import { classicPlan, logClassic, type ClassicPlan } from './classic';
+import { buildNeeds, type BuildNeeds } from './layers/reuse';
 
 /** Everything the analysis needs, read by the build before it (src/build.ts readInputs). */
 export interface BuildInputs {
@@ -67,6 +68,8 @@ export interface Analysis {
   /** The classic buildpack's hooks and files (src/classic.ts). */
   classic: ClassicPlan;
   forceReinstall: boolean;
+  /** What the build runs from the venv and from Python, so whether they are cached (src/layers/reuse.ts). */
+  buildNeeds: BuildNeeds;
   /** For the log: what the operator manifest replaced. */
   operatorNote?: string;
 }
@@ -92,6 +95,8 @@ export function analyse(input: BuildInputs): Analysis {
   });
   if (inputs?.pythonConstraint) checkProjectPython(inputs.pythonConstraint, python);
   const dependencies = manager && inputs ? { manager, inputs, ...toolPin(input, manager, python.version) } : undefined;
+  const classic = classicPlan(app);
+  const django = has(app, 'manage.py');
   return Object.freeze({
     project,
     python,
@@ -99,9 +104,10 @@ export function analyse(input: BuildInputs): Analysis {
     sqlite: { ...sqlite, entry: sqlite.wanted ? chooseSqliteEntry(forTarget(manifest, 'sqlite', target)) : undefined },
     mirrors,
     processes,
-    django: has(app, 'manage.py'),
-    classic: classicPlan(app),
+    django,
+    classic,
     forceReinstall: env.BP_PYTHON_FORCE_REINSTALL === 'true',
+    buildNeeds: buildNeeds({ django, classic, env, plan: input.plan, hasDependencies: dependencies !== undefined }),
     operatorNote: input.operator ? `Operator manifest (BP_PYTHON_MANIFEST): ${input.operator.dependencies.length} entries, replacing the buildpack's for ${listing([...new Set(input.operator.dependencies.map((d) => d.id))])}` : undefined,
   });
 }

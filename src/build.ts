@@ -25,7 +25,8 @@ import { installPython } from './layers/python';
 import { startSqlite } from './layers/sqlite';
 import { writeWebConcurrency } from './layers/web-concurrency';
 import { formatDuration, listing, type Log } from './log';
-import { dropDependencyLayers, installDependencies } from './managers/install';
+import { dropDependencyLayers, installDependencies, peekVenv } from './managers/install';
+import { launchLayerTypes, logLayerReuse } from './layers/reuse';
 import { TOOL_IDS } from './managers/manager';
 import { chooseProcesses } from './processes';
 import { describeEntry, readAppForBuild, type AppSnapshot } from './project';
@@ -70,14 +71,22 @@ async function buildSteps(ctx: BuildContext, info: BuildpackInfo, log: Log, { pa
 
   let env = BuildEnv.forBuildSteps(ctx.env);
   const sqlite = startSqlite({ layersDir: ctx.layersDir, ...a.sqlite, target: ctx.target, mirrors: a.mirrors, env });
+  // Which of the python and site-packages layers this build needs as files (src/layers/reuse.ts):
+  // the venv is known before Python, which is needed only to create it or to run a hook.
+  const needs = a.buildNeeds;
+  const venvPlan = a.dependencies ? await peekVenv({ layersDir: ctx.layersDir, analysis: a, target: ctx.target, keepInImage: needs.venv.length === 0 }) : undefined;
+  const pythonNeededNow = needs.python.length > 0 || (venvPlan !== undefined && venvPlan.action === 'create');
+  logLayerReuse(needs, log);
   log.step(`Installing Python ${a.python.version}`);
-  const python = await installPython({ layersDir: ctx.layersDir, entry: a.python.entry, target: ctx.target, mirrors: a.mirrors, log });
+  const python = await installPython({ layersDir: ctx.layersDir, entry: a.python.entry, target: ctx.target, mirrors: a.mirrors, reuse: { types: launchLayerTypes(needs.python), keepInImage: !pythonNeededNow }, log });
   env = await sqlite.join(await env.withLayer(python.dir, python.env), log);
   await runHook('pre_compile', a.classic.hooks.pre_compile, { appDir: ctx.appDir, env: env.toRecord(), log });
 
   let venvDir: string | undefined;
+  let hasGunicorn = false;
   if (a.dependencies) {
-    ({ venvDir, env } = await installDependencies({ ctx, analysis: a, python, bindings: inputs.bindings, env, log }));
+    const venvReuse = { types: launchLayerTypes(needs.venv), keepInImage: venvPlan?.action === 'keep' };
+    ({ dir: venvDir, hasGunicorn, env } = await installDependencies({ ctx, analysis: a, python, bindings: inputs.bindings, env, venvReuse, log }));
   } else {
     await dropDependencyLayers(ctx.layersDir);
   }
@@ -93,7 +102,6 @@ async function buildSteps(ctx: BuildContext, info: BuildpackInfo, log: Log, { pa
   debug.note(`SBOMs written for: ${sboms.join(', ') || '(none: every layer kept its own)'}`);
 
   log.step('Process types');
-  const hasGunicorn = await pathExists(path.join(ctx.layersDir, 'site-packages', 'bin', 'gunicorn'));
   await writeWebConcurrency(ctx.layersDir);
   const packages = venvDir ? await countInstalledPackages(venvDir) : undefined;
   const label = reportLabel(report.finish({ info, analysis: a, packages }));

@@ -35,12 +35,13 @@ export function djangoErrorLines(tail: readonly string[]): string[] {
 /** For an app with manage.py (the analysis knows), after the dependencies are installed. */
 export async function runCollectstatic(opts: { appDir: string; venvDir: string; env: Record<string, string>; optOutFile: boolean; log: Log }): Promise<void> {
   const { log } = opts;
-  if (!(await pathExists(path.join(opts.venvDir, 'bin', 'django-admin')))) {
+  // The opt-out first: with it, the build does not need the venv's files (src/layers/reuse.ts).
+  const disabled = collectstaticDisabled(opts.env, opts.optOutFile);
+  if (!disabled && !(await pathExists(path.join(opts.venvDir, 'bin', 'django-admin')))) {
     log.info('manage.py found but Django is not installed: no collectstatic');
     return;
   }
   log.step('Django static files');
-  const disabled = collectstaticDisabled(opts.env, opts.optOutFile);
   if (disabled) {
     log.info(`Skipping collectstatic: ${disabled}`);
     return;

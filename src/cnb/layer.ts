@@ -8,6 +8,11 @@
 //   and cache disagree, but a cache-only layer can lose its dir): "missing" always means "recreate".
 // - Metadata is written last, only after the install succeeded, so an interrupted build never leaves
 //   a layer whose metadata claims it is complete.
+// - A launch layer that is not cached comes back as its <layer>.toml alone (the restorer writes it
+//   from the previous image's io.buildpacks.lifecycle.metadata label). Writing that TOML again with
+//   launch = true and no <layer>/ directory makes the exporter reuse the previous image's layer
+//   as it is ("keep"): nothing is unpacked, tarred or hashed. Only for layers the build does not
+//   need as files (src/layers/reuse.ts decides which).
 import * as path from 'node:path';
 import { z } from 'zod';
 import { isDirectory, makeDir, pathExists, readSmallFile, removePath } from '../io/fs';
@@ -30,6 +35,8 @@ export interface LayerDefinition<K extends LayerKey> {
 
 export type LayerDecision =
   | { action: 'reuse'; cached: LayerKey }
+  /** Unchanged, in the previous image, not restored and not needed as files: only its TOML is written. */
+  | { action: 'keep'; cached: LayerKey }
   | { action: 'create'; cause: 'new' }
   | { action: 'create'; cause: 'changed'; cached: LayerKey; reasons: string[] }
   | { action: 'create'; cause: 'unreadable-metadata' | 'missing-contents' | 'forced'; reasons: string[]; cached?: LayerKey };
@@ -51,6 +58,8 @@ export function decideLayer<K extends LayerKey>(
   contentsPresent: boolean,
   wanted: K,
   force?: string,
+  /** The build does not need the files: an unchanged layer that was not restored is kept in the image. */
+  keepInImage = false,
 ): LayerDecision {
   if (restored === undefined) return { action: 'create', cause: 'new' };
   if (restored === null) return { action: 'create', cause: 'unreadable-metadata', reasons: ['its layer metadata could not be read'] };
@@ -65,6 +74,7 @@ export function decideLayer<K extends LayerKey>(
   }
   if (reasons.length > 0) return { action: 'create', cause: 'changed', cached, reasons };
   if (force) return { action: 'create', cause: 'forced', cached, reasons: [force] };
+  if (!contentsPresent && keepInImage) return { action: 'keep', cached };
   if (!contentsPresent) return { action: 'create', cause: 'missing-contents', cached, reasons: ['the cached files were not restored'] };
   return { action: 'reuse', cached };
 }
@@ -73,9 +83,22 @@ export interface LayerHandle<K extends LayerKey> {
   readonly name: string;
   readonly dir: string;
   readonly decision: LayerDecision;
-  /** Writes <layer>.toml with [types] and the key as [metadata]. Call after a successful install. */
-  commit(): Promise<void>;
+  /** Writes <layer>.toml with [types] and the key as [metadata] (plus `facts`: fields of the
+   *  metadata that describe the contents and are not compared). Call after a successful install. */
+  commit(facts?: LayerKey): Promise<void>;
 }
+
+export interface OpenLayerOptions {
+  /** A reason to recreate the layer even though its key matches (BP_PYTHON_FORCE_REINSTALL). */
+  force?: string;
+  /** This build's [types], when they depend on the build (default: the definition's). */
+  types?: Required<LayerTypes>;
+  /** The build does not need the layer's files: keep an unchanged one in the image (see the top). */
+  keepInImage?: boolean;
+}
+
+/** The [types] of a layer kept in the image: launch only (no files for later buildpacks, not cached). */
+const KEPT_TYPES: Required<LayerTypes> = { build: false, launch: true, cache: false };
 
 function layerToml(layersDir: string, name: string): string {
   return path.join(layersDir, `${name}.toml`);
@@ -101,20 +124,25 @@ export async function openLayer<K extends LayerKey>(
   layersDir: string,
   def: LayerDefinition<K>,
   wanted: K,
-  options: { force?: string } = {},
+  options: OpenLayerOptions = {},
 ): Promise<LayerHandle<K>> {
   const dir = path.join(layersDir, def.name);
   const tomlPath = layerToml(layersDir, def.name);
   const restored = await readRestoredMetadata(tomlPath);
-  const decision = decideLayer(def, restored, await isDirectory(dir), wanted, options.force);
+  const decision = decideLayer(def, restored, await isDirectory(dir), wanted, options.force, options.keepInImage);
   trace.layerDecision({ layer: def.name, restored, wanted, decision });
-  const writeMetadata = () => writeTomlAs(LayerContentMetadata, tomlPath, { types: def.types, metadata: def.key.parse(wanted) as LayerKey });
-  const commit = async () => {
-    await writeMetadata();
+  const types = options.types ?? def.types;
+  const write = (t: Required<LayerTypes>, metadata: Record<string, unknown>) => writeTomlAs(LayerContentMetadata, tomlPath, { types: t, metadata: def.key.parse(metadata) as LayerKey });
+  const commit = async (facts: LayerKey = {}) => {
+    await write(types, { ...wanted, ...facts });
     trace.layerCommit({ layer: def.name });
   };
   if (decision.action === 'reuse') {
-    await writeMetadata();
+    // The cached metadata first: it carries the facts of the kept contents (the key fields are equal).
+    await write(types, { ...decision.cached, ...wanted });
+  } else if (decision.action === 'keep') {
+    if (!types.launch) throw new Error(`layer ${def.name} is not a launch layer: it cannot be kept in the image`);
+    await write(KEPT_TYPES, { ...decision.cached, ...wanted });
   } else {
     await removePath(tomlPath);
     await removeStaleSboms(layersDir, def.name);
@@ -122,6 +150,12 @@ export async function openLayer<K extends LayerKey>(
     await makeDir(dir);
   }
   return { name: def.name, dir, decision, commit };
+}
+
+/** The decision openLayer would take, without acting on it (what a later step needs, known early). */
+export async function peekLayer<K extends LayerKey>(layersDir: string, def: LayerDefinition<K>, wanted: K, options: OpenLayerOptions = {}): Promise<LayerDecision> {
+  const restored = await readRestoredMetadata(layerToml(layersDir, def.name));
+  return decideLayer(def, restored, await isDirectory(path.join(layersDir, def.name)), wanted, options.force, options.keepInImage);
 }
 
 /** Deletes a layer we no longer want (metadata first), e.g. sqlite after BP_PYTHON_SQLITE=false. */
@@ -138,8 +172,9 @@ async function removeStaleSboms(layersDir: string, name: string): Promise<void> 
   await Promise.all(['cdx', 'spdx', 'syft'].map((ext) => removePath(path.join(layersDir, `${name}.sbom.${ext}.json`))));
 }
 
-/** A string key from a zod shape: `stringKey({ python_version: true, arch: true })`. */
-export function stringKey<F extends string>(fields: readonly F[]): z.ZodType<Record<F, string>> {
-  const shape = Object.fromEntries(fields.map((f) => [f, z.string()])) as Record<F, z.ZodString>;
+/** A string key from its field names: `stringKey(['python_version', 'arch'])`. `facts`: optional
+ *  fields that describe the contents (kept with them, never compared: they have no reasons). */
+export function stringKey<F extends string>(fields: readonly F[], facts: readonly string[] = []): z.ZodType<Record<F, string>> {
+  const shape = Object.fromEntries([...fields.map((f) => [f, z.string()]), ...facts.map((f) => [f, z.string().optional()])]) as Record<string, z.ZodTypeAny>;
   return z.object(shape).strict() as unknown as z.ZodType<Record<F, string>>;
 }

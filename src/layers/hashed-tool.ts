@@ -19,7 +19,7 @@ import { removePath } from '../io/fs';
 import { formatDuration, type Log } from '../log';
 import { pipErrorLines } from '../python/dependencies';
 import { logCacheHit, logCacheMiss } from './kit';
-import { defineToolLayer, type InstalledTool } from './tool';
+import { defineToolLayer, skipUncachedTool, type InstalledTool } from './tool';
 
 /** A tool pinned by a requirements file with hashes (buildpack.toml [metadata] <id>-version). */
 export interface HashedToolPin {
@@ -43,7 +43,7 @@ export function hashedToolEnv(dir: string): LayerEnv {
   return LayerEnv.empty().override('PYTHONUSERBASE', dir, 'build');
 }
 
-export async function installHashedTool(opts: { layersDir: string; pin: HashedToolPin; pythonVersion: string; python: string; env: BuildEnv; log: Log }): Promise<InstalledTool> {
+export async function installHashedTool(opts: { layersDir: string; pin: HashedToolPin; pythonVersion: string; python: string; env: BuildEnv; log: Log; cachedOnly?: boolean }): Promise<InstalledTool | undefined> {
   const { pin, log } = opts;
   const def = defineHashedToolLayer(pin.id);
   const key = { version: pin.version, python_version: opts.pythonVersion, requirements_sha256: createHash('sha256').update(pin.requirements).digest('hex') };
@@ -55,6 +55,7 @@ export async function installHashedTool(opts: { layersDir: string; pin: HashedTo
     await writeLayerEnv(layer.dir, env);
     return installed;
   }
+  if (opts.cachedOnly) return skipUncachedTool(layer.dir, `${pin.name} ${pin.version}`, log);
   logCacheMiss(log, pin.name, layer.decision, (cached) => cached.version);
   const started = Date.now();
   const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), `python-cnb-${pin.id}-`));

@@ -23,6 +23,7 @@ export function logCacheHit(log: Log, what: string): void {
 }
 
 export function logCacheMiss(log: Log, what: string, d: Exclude<LayerDecision, { action: 'reuse' }>, label?: (cached: LayerKey) => string | undefined): void {
+  if (d.action === 'keep') return; // not a miss: the layers that can be kept say so themselves
   if (d.cause === 'new') {
     log.info(`No cached ${what}`);
     return;

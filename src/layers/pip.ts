@@ -15,6 +15,6 @@ export function pipEnv(dir: string): LayerEnv {
   return LayerEnv.empty().override('PYTHONUSERBASE', dir, 'build').override('PIP_DISABLE_PIP_VERSION_CHECK', '1', 'build');
 }
 
-export function installPip(opts: ToolInstallOptions): Promise<InstalledTool> {
+export function installPip(opts: ToolInstallOptions): Promise<InstalledTool | undefined> {
   return installTool({ ...opts, def: pipLayer, key: { pip_version: opts.entry.version, python_version: opts.pythonVersion }, layerEnv: pipEnv });
 }

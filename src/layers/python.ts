@@ -1,20 +1,24 @@
-// The `python` layer (build, launch, cache): CPython from a verified python-build-standalone
-// archive, relocated to the layer. Key: python version, arch, distro, artifact sha256.
+// The `python` layer (launch; build and cache only for apps whose every build runs Python: see
+// src/layers/reuse.ts): CPython from a verified python-build-standalone archive, relocated to the
+// layer. Key: python version, arch, distro, artifact sha256. When this build runs nothing from it
+// and it is unchanged, the previous image's layer is kept as it is (no restore, no re-tar).
 // Heroku keys its python layer the same way and logs every reason, "to prevent support tickets
 // blamed on a stack upgrade that were really caused by the app's Python version".
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Target } from '../cnb/context';
 import { LayerEnv, writeLayerEnv } from '../cnb/env';
-import { defineLayer, openLayer, stringKey } from '../cnb/layer';
+import { defineLayer, openLayer, stringKey, type OpenLayerOptions } from '../cnb/layer';
 import { listDir, pathExists, removePath } from '../io/fs';
 import { formatDuration, type Log } from '../log';
 import { sha256Of, type Dependency } from '../python/manifest';
 import type { MirrorConfig } from '../python/mirrors';
 import { fetchIntoLayer, logCacheHit, logCacheMiss, targetKey } from './kit';
+import { KEPT_NOTE } from './reuse';
 
 export const pythonLayer = defineLayer({
   name: 'python',
+  // The default; each build sets its own (launchLayerTypes in src/layers/reuse.ts).
   types: { build: true, launch: true, cache: true },
   key: stringKey(['python_version', 'arch', 'distro_name', 'distro_version', 'artifact_sha256'] as const),
   reasons: {
@@ -27,19 +31,34 @@ export const pythonLayer = defineLayer({
 });
 
 export interface InstalledPython {
+  /** Absent when the layer was kept in the image without its files (`kept`). */
   dir: string;
+  kept: boolean;
   /** <layer>/bin/python3, which runs every later step (venv, tool installs). */
   python: string;
   env: LayerEnv;
 }
 
-export async function installPython(opts: { layersDir: string; entry: Dependency; target: Target; mirrors: ReadonlyArray<MirrorConfig | undefined>; log: Log }): Promise<InstalledPython> {
+export async function installPython(opts: {
+  layersDir: string;
+  entry: Dependency;
+  target: Target;
+  mirrors: ReadonlyArray<MirrorConfig | undefined>;
+  /** This build's [types] (cached or not) and whether it runs Python (else an unchanged layer is kept in the image). */
+  reuse: Pick<OpenLayerOptions, 'types' | 'keepInImage'>;
+  log: Log;
+}): Promise<InstalledPython> {
   const { entry, log } = opts;
   const minor = entry.version.split('.').slice(0, 2).join('.');
-  const layer = await openLayer(opts.layersDir, pythonLayer, { python_version: entry.version, ...targetKey(opts.target), artifact_sha256: sha256Of(entry) });
+  const layer = await openLayer(opts.layersDir, pythonLayer, { python_version: entry.version, ...targetKey(opts.target), artifact_sha256: sha256Of(entry) }, opts.reuse);
   const d = layer.decision;
   const env = pythonEnv(layer.dir, minor);
-  const installed = { dir: layer.dir, python: path.join(layer.dir, 'bin', 'python3'), env };
+  const installed = { dir: layer.dir, kept: d.action === 'keep', python: path.join(layer.dir, 'bin', 'python3'), env };
+  if (d.action === 'keep') {
+    logCacheHit(log, `Python ${entry.version}`);
+    log.detail(KEPT_NOTE);
+    return installed;
+  }
   if (d.action === 'reuse') {
     logCacheHit(log, `Python ${entry.version}`);
     await writeLayerEnv(layer.dir, env);

@@ -46,9 +46,18 @@ export interface ToolInstallOptions {
   env: BuildEnv;
   mirrors: ReadonlyArray<MirrorConfig | undefined>;
   log: Log;
+  /** Nothing is installed in this build (and Python may be absent): keep a cached tool, install none. */
+  cachedOnly?: boolean;
 }
 
-export async function installTool<K extends LayerKey>(opts: ToolInstallOptions & { def: LayerDefinition<K>; key: K; layerEnv: (dir: string) => LayerEnv }): Promise<InstalledTool> {
+/** A tool not cached in a build that installs nothing: no layer, and the log says when it comes. */
+export async function skipUncachedTool(dir: string, what: string, log: Log): Promise<undefined> {
+  await removePath(dir);
+  log.info(`${what} is not cached: it is installed when the dependencies next change`);
+  return undefined;
+}
+
+export async function installTool<K extends LayerKey>(opts: ToolInstallOptions & { def: LayerDefinition<K>; key: K; layerEnv: (dir: string) => LayerEnv }): Promise<InstalledTool | undefined> {
   const { entry, log } = opts;
   const layer = await openLayer(opts.layersDir, opts.def, opts.key);
   const env = opts.layerEnv(layer.dir);
@@ -58,6 +67,7 @@ export async function installTool<K extends LayerKey>(opts: ToolInstallOptions &
     await writeLayerEnv(layer.dir, env);
     return installed;
   }
+  if (opts.cachedOnly) return skipUncachedTool(layer.dir, `${entry.id} ${entry.version}`, log);
   logCacheMiss(log, entry.id, layer.decision, (cached) => cached[`${entry.id}_version`]);
   const started = Date.now();
   try {

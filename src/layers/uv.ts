@@ -10,7 +10,7 @@ export const uvLayer = defineToolLayer('uv', {
   arch: (a, b) => `the architecture changed from ${a} to ${b}`,
 });
 
-export function installUv(opts: ToolInstallOptions): Promise<InstalledTool> {
+export function installUv(opts: ToolInstallOptions): Promise<InstalledTool | undefined> {
   // bin/ goes on later buildpacks' PATH by itself; nothing else to export.
   return installTool({ ...opts, def: uvLayer, key: { uv_version: opts.entry.version, arch: opts.arch }, layerEnv: () => LayerEnv.empty() });
 }

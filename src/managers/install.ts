@@ -4,12 +4,12 @@
 import type { Analysis } from '../analysis';
 import type { Binding } from '../cnb/bindings';
 import type { BuildEnv } from '../cnb/build-env';
-import type { BuildContext } from '../cnb/context';
-import { dropLayer } from '../cnb/layer';
+import type { BuildContext, Target } from '../cnb/context';
+import { dropLayer, type LayerDecision, type OpenLayerOptions } from '../cnb/layer';
 import { openPipCache } from '../layers/pip-cache';
 import { installPip, pipLayer } from '../layers/pip';
 import type { InstalledPython } from '../layers/python';
-import { installSitePackages, sitePackagesLayer } from '../layers/site-packages';
+import { dependenciesKey, installSitePackages, peekSitePackages, sitePackagesLayer, type InstalledVenv } from '../layers/site-packages';
 import { installHashedTool, type HashedToolPin } from '../layers/hashed-tool';
 import { pipenvLayer } from '../layers/pipenv';
 import { openPoetryCache, poetryCacheLayer, poetryLayer } from '../layers/poetry';
@@ -53,7 +53,28 @@ const TOOLS: Readonly<Record<ToolId, { layers: string[]; install: (o: ToolOption
  *  before 1980 (Heroku's python.rs chose the same). */
 const INSTALL_ENV: Readonly<Record<string, string>> = { SOURCE_DATE_EPOCH: '315532801', PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1', PYTHONUNBUFFERED: '1' };
 
-export async function installDependencies(opts: { ctx: BuildContext; analysis: Analysis; python: InstalledPython; bindings: readonly Binding[]; env: BuildEnv; log: Log }): Promise<{ venvDir: string; env: BuildEnv }> {
+/** "pip 26.3", "uv 0.13.9", "poetry 2.5.1": what installs the venv (part of its key). */
+function installerOf(pin: ToolPin): string {
+  return `${pin.id} ${pin.version}`;
+}
+
+/** What the venv step will do, known before Python is installed: Python is needed only to create the venv. */
+export function peekVenv(opts: { layersDir: string; analysis: Analysis; target: Target; keepInImage: boolean }): Promise<LayerDecision> {
+  const { inputs, tool } = opts.analysis.dependencies!;
+  const key = dependenciesKey(inputs, { pythonVersion: opts.analysis.python.version, installer: installerOf(tool), target: opts.target });
+  return peekSitePackages(opts.layersDir, key, { force: opts.analysis.forceReinstall, keepInImage: opts.keepInImage });
+}
+
+export async function installDependencies(opts: {
+  ctx: BuildContext;
+  analysis: Analysis;
+  python: InstalledPython;
+  bindings: readonly Binding[];
+  env: BuildEnv;
+  /** The venv's [types], and whether an unchanged venv is kept in the image (what peekVenv said). */
+  venvReuse: Required<Pick<OpenLayerOptions, 'types' | 'keepInImage'>>;
+  log: Log;
+}): Promise<Omit<InstalledVenv, 'env'> & { env: BuildEnv }> {
   const { ctx, analysis, log } = opts;
   const { manager, inputs, tool: pin, toolReason } = analysis.dependencies!;
   log.step(`Installing dependencies with ${pin.id} from ${inputs.label}`);
@@ -62,15 +83,26 @@ export async function installDependencies(opts: { ctx: BuildContext; analysis: A
   const layersDir = ctx.layersDir;
   const pythonVersion = analysis.python.version;
   const tools = TOOLS[manager.tool];
-  const tool = await tools.install({ layersDir, pin, pythonVersion, arch: ctx.target.arch, python: opts.python.python, env: opts.env, mirrors: analysis.mirrors, log });
-  const cache = await tools.openCache({ layersDir, pythonVersion, target: ctx.target, log });
   for (const layer of new Set(Object.values(TOOLS).flatMap((t) => t.layers))) if (!tools.layers.includes(layer)) await dropLayer(layersDir, layer);
+  const toolOptions = { layersDir, pin, pythonVersion, arch: ctx.target.arch, python: opts.python.python, env: opts.env, mirrors: analysis.mirrors, log };
+  if (opts.venvReuse.keepInImage) {
+    // Nothing is installed: the tool and its cache stay cached for the build that next changes the
+    // dependencies; an uncached tool is not installed now (that would need Python, not restored).
+    await tools.install({ ...toolOptions, cachedOnly: true });
+    await tools.openCache({ layersDir, pythonVersion, target: ctx.target, log });
+    const venv = await installSitePackages({ layersDir, appDir: ctx.appDir, manager, inputs, pythonVersion, target: ctx.target, python: opts.python.python, tool: { executable: '', installer: installerOf(pin) }, env: opts.env, force: analysis.forceReinstall, reuse: opts.venvReuse, log });
+    if (!venv.kept) throw new Error('the venv was to be kept in the image, but the layer decision changed');
+    return { ...venv, env: opts.env };
+  }
+  const tool = await tools.install(toolOptions);
+  if (!tool) throw new Error(`${pin.id} was not installed`);
+  const cache = await tools.openCache({ layersDir, pythonVersion, target: ctx.target, log });
   const env = (await (await opts.env.withLayer(tool.dir, tool.env)).withLayer(cache.dir, cache.env)).with(INSTALL_ENV);
   // The private-deps setup alone reads the SSH key (from the platform env): the install gets only paths.
   const venv = await withPrivateDependencies({ env: { ...ctx.env, ...env.toRecord() }, bindings: opts.bindings, platformDir: ctx.platformDir, log }, (privateEnv, installLog) =>
-    installSitePackages({ layersDir, appDir: ctx.appDir, manager, inputs, pythonVersion, target: ctx.target, python: opts.python.python, tool, env: env.with(privateEnv), force: analysis.forceReinstall, log: installLog }),
+    installSitePackages({ layersDir, appDir: ctx.appDir, manager, inputs, pythonVersion, target: ctx.target, python: opts.python.python, tool, env: env.with(privateEnv), force: analysis.forceReinstall, reuse: opts.venvReuse, log: installLog }),
   );
-  return { venvDir: venv.dir, env: await env.withLayer(venv.dir, venv.env) };
+  return { ...venv, env: await env.withLayer(venv.dir, venv.env) };
 }
 
 /** No dependencies (any more): a restored venv or installer must not linger in the image or cache. */

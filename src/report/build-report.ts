@@ -13,7 +13,8 @@ export const BUILD_REPORT_LABEL = 'io.buildpacks.python-cnb.build';
 export interface LayerReport {
   name: string;
   /** reused: kept as restored; created: there was none; rebuilt: there was one, and it was replaced. */
-  decision: 'reused' | 'created' | 'rebuilt';
+  /** kept: unchanged launch-only layer that the exporter takes from the previous image (not restored). */
+  decision: 'reused' | 'kept' | 'created' | 'rebuilt';
   /** Why it was rebuilt (the same sentences as the build log). */
   reasons: string[];
   /** From the decision to the layer's metadata being written (created and rebuilt layers only). */
@@ -77,6 +78,7 @@ export function buildReport(input: ReportInput, layers: LayerReport[], totalMs: 
 export function layerReport(e: LayerDecisionEvent, ms?: number): LayerReport {
   const d = e.decision;
   if (d.action === 'reuse') return { name: e.layer, decision: 'reused', reasons: [] };
+  if (d.action === 'keep') return { name: e.layer, decision: 'kept', reasons: [] };
   if (d.cause === 'new') return { name: e.layer, decision: 'created', reasons: [], ...(ms !== undefined ? { ms } : {}) };
   return { name: e.layer, decision: 'rebuilt', reasons: [...d.reasons], ...(ms !== undefined ? { ms } : {}) };
 }

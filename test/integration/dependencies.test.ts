@@ -43,10 +43,12 @@ describe('requirements.txt (the classic Flask example)', () => {
     expect(r.buildLog).toMatch(/Installed 8 packages in/);
     expect(downloads()).toHaveLength(8);
     expect(venvPython(s, 'import flask, gunicorn; print(flask.__version__)').stdout.trim()).toBe('3.1.3');
+    // Nothing in this app's build runs from the venv: a launch layer, not cached (src/layers/reuse.ts).
     expect(readLayerToml(s, 'site-packages')).toMatchObject({
-      types: { build: true, launch: true, cache: true },
-      metadata: { package_manager: 'pip', python_version: expect.stringMatching(/^3\.11\./), installer: 'pip 26.3', dependencies_sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
+      types: { build: false, launch: true, cache: false },
+      metadata: { package_manager: 'pip', python_version: expect.stringMatching(/^3\.11\./), installer: 'pip 26.3', dependencies_sha256: expect.stringMatching(/^[0-9a-f]{64}$/), has_gunicorn: 'true' },
     });
+    expect(r.exportLog).not.toMatch(/cache layer 'python-cnb\/python:(site-packages|python)'/);
     expect(readLayerToml(s, 'pip')).toMatchObject({ types: { build: true, launch: false, cache: true } });
     expect(readLayerToml(s, 'pip-cache')).toMatchObject({ types: { build: true, launch: false, cache: true } });
     // pip is a build tool: not in the venv, and the pip layer is not exported.
@@ -63,7 +65,16 @@ describe('requirements.txt (the classic Flask example)', () => {
     expect(r.buildLog).not.toContain('Running: pip');
     expect(sources.index.requests()).toEqual([]);
     expect(r.exportLog).toMatch(/Reusing layer 'python-cnb\/python:site-packages'/);
-    expect(venvPython(s, 'import flask; print("ok")').stdout.trim()).toBe('ok');
+    // Kept in the image by its metadata: neither the venv nor Python was restored, and the
+    // default web process still knows gunicorn is installed (a fact kept in the metadata).
+    expect(fs.existsSync(layerPath(s, 'site-packages'))).toBe(false);
+    expect(fs.existsSync(layerPath(s, 'python'))).toBe(false);
+    expect(r.buildLog).toContain('the image keeps its layer as it is');
+    expect(r.buildLog).toMatch(/Default web process: exec gunicorn/);
+    expect(r.buildLog).toContain("Using cached pip 26.3");
+    // The tool and its cache stay cached for the next dependency change.
+    expect(readLayerToml(s, 'pip')).toMatchObject({ types: { build: true, launch: false, cache: true }, metadata: { pip_version: '26.3' } });
+    expect(r.exportLog).toMatch(/Reusing cache layer 'python-cnb\/python:pip-cache'/);
   });
 
   it('one requirement added: only the new package is downloaded', async () => {

@@ -1,9 +1,10 @@
 // The python layer through the real lifecycle: install from the loopback mirror, reuse from the
 // cache on rebuild (proved by the mirror's access log), reinstall on a version change, clear errors
 // for every kind of bad version input, and clean failures for broken downloads.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { createScenario, layerPath, readLayerToml, runBuild, type Scenario } from '../helpers/lifecycle';
+import { createScenario, layerPath, readAppImage, readLayerToml, runBuild, type Scenario } from '../helpers/lifecycle';
 import { readFixtureIndex, runtimeEntry, startMirror, writeRuntimeManifest, type Mirror } from '../helpers/mirror';
 import { useLoopbackSources } from '../helpers/sources';
 
@@ -26,6 +27,13 @@ function layerPython(s: Scenario): string {
   return path.join(layerPath(s, 'python'), 'bin', 'python3');
 }
 
+/** The digest of one of our layers in the image the build exported (from the lifecycle's label). */
+function layerDigest(s: Scenario, layer: string): string | undefined {
+  const image = readAppImage(s);
+  const bp = (image?.lifecycleMetadata?.buildpacks as Array<{ key: string; layers: Record<string, { sha: string }> }> | undefined)?.find((b) => b.key === 'python-cnb/python');
+  return bp?.layers[layer]?.sha;
+}
+
 function runtimeDownloads(): string[] {
   return mirror.requests().filter((r) => r.path.includes('cpython-')).map((r) => r.path);
 }
@@ -43,13 +51,17 @@ describe('python layer', () => {
     expect(runtimeDownloads()).toHaveLength(1);
     const version = spawnSync(layerPython(s), ['--version'], { encoding: 'utf8' });
     expect(version.stdout.trim()).toBe(`Python ${py311.version}`);
+    // Nothing in this app's build runs Python after the install: a launch layer, not cached.
+    expect(first.buildLog).toContain('both are kept in the image while unchanged, not in the build cache');
     expect(readLayerToml(s, 'python')).toEqual({
-      types: { build: true, launch: true, cache: true },
+      types: { build: false, launch: true, cache: false },
       metadata: { python_version: py311.version, arch: 'amd64', distro_name: expect.any(String), distro_version: expect.any(String), artifact_sha256: py311.sha256 },
     });
     // The relocated runtime compiles against its own headers: sysconfig points at the layer.
     const include = spawnSync(layerPython(s), ['-c', 'import sysconfig; print(sysconfig.get_paths()["include"])'], { encoding: 'utf8' });
     expect(include.stdout.trim()).toBe(path.join(layerPath(s, 'python'), 'include', 'python3.11'));
+    const firstDigest = layerDigest(s, 'python');
+    expect(firstDigest).toMatch(/^sha256:/);
 
     mirror.clearLog();
     const second = await runBuild(s);
@@ -58,7 +70,11 @@ describe('python layer', () => {
     expect(second.buildLog).not.toContain('Downloading');
     expect(runtimeDownloads()).toEqual([]);
     expect(second.exportLog).toMatch(/Reusing layer 'python-cnb\/python:python'/);
-    expect(spawnSync(layerPython(s), ['--version'], { encoding: 'utf8' }).stdout.trim()).toBe(`Python ${py311.version}`);
+    // Kept in the image by its metadata alone: the restorer did not unpack it, the exporter reused
+    // the previous image's layer (same digest) without packing it again.
+    expect(fs.existsSync(layerPath(s, 'python'))).toBe(false);
+    expect(readLayerToml(s, 'python')).toMatchObject({ types: { build: false, launch: true, cache: false }, metadata: { python_version: py311.version } });
+    expect(layerDigest(s, 'python')).toBe(firstDigest);
 
     // Another minor: the layer is reinstalled, and the log says why.
     const py312 = runtime('3.12');

@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { decideLayer, defineLayer, dropLayer, openLayer, stringKey } from '../../src/cnb/layer';
+import { decideLayer, defineLayer, dropLayer, openLayer, peekLayer, stringKey } from '../../src/cnb/layer';
 
 const def = defineLayer({
   name: 'python',
@@ -41,6 +41,12 @@ describe('decideLayer (pure)', () => {
   });
   it('same key but contents missing recreates', () => {
     expect(decideLayer(def, { ...wanted }, false, wanted)).toMatchObject({ cause: 'missing-contents' });
+  });
+  it('same key, contents not restored, files not needed: keep the image\'s layer', () => {
+    expect(decideLayer(def, { ...wanted }, false, wanted, undefined, true)).toEqual({ action: 'keep', cached: wanted });
+    // A changed key or a forced rebuild still recreates.
+    expect(decideLayer(def, { ...wanted, arch: 'arm64' }, false, wanted, undefined, true)).toMatchObject({ cause: 'changed' });
+    expect(decideLayer(def, { ...wanted }, false, wanted, 'forced', true)).toMatchObject({ cause: 'forced' });
   });
   it('forced recreates with the given reason', () => {
     expect(decideLayer(def, { ...wanted }, true, wanted, 'BP_PYTHON_FORCE_REINSTALL is set')).toEqual({
@@ -93,6 +99,24 @@ describe('openLayer (on a real layers dir)', () => {
     expect(handle.decision).toMatchObject({ cause: 'changed' });
     expect(await fsp.readdir(handle.dir)).toEqual([]);
     expect((await fsp.readdir(layers)).sort()).toEqual(['python']);
+  });
+
+  it('keep: writes launch-only [types] and the restored metadata with its facts, and no directory', async () => {
+    const withFact = defineLayer({ ...def, key: stringKey(['python_version', 'arch'] as const, ['has_gunicorn']) });
+    await fsp.writeFile(path.join(layers, 'python.toml'), '[metadata]\npython_version = "3.13.9"\narch = "amd64"\nhas_gunicorn = "true"\n');
+    const handle = await openLayer(layers, withFact, wanted, { keepInImage: true, types: { build: false, launch: true, cache: false } });
+    expect(handle.decision).toEqual({ action: 'keep', cached: { ...wanted, has_gunicorn: 'true' } });
+    expect(await fsp.readdir(layers)).toEqual(['python.toml']);
+    const toml = await fsp.readFile(path.join(layers, 'python.toml'), 'utf8');
+    expect(toml).toMatch(/\[types\]\s+build = false\s+launch = true\s+cache = false/);
+    expect(toml).toContain('has_gunicorn = "true"');
+  });
+
+  it('commit(facts) stores fields that are not compared', async () => {
+    const withFact = defineLayer({ ...def, key: stringKey(['python_version', 'arch'] as const, ['has_gunicorn']) });
+    await (await openLayer(layers, withFact, wanted)).commit({ has_gunicorn: 'false' });
+    await fsp.writeFile(path.join(layers, 'python.toml'), (await fsp.readFile(path.join(layers, 'python.toml'), 'utf8')).replace(/\[types\][^[]*/, ''));
+    expect(await peekLayer(layers, withFact, wanted)).toEqual({ action: 'reuse', cached: { ...wanted, has_gunicorn: 'false' } });
   });
 
   it('dropLayer removes metadata and contents', async () => {
