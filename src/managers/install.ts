@@ -61,13 +61,13 @@ export async function installDependencies(opts: { ctx: BuildContext; analysis: A
   const layersDir = ctx.layersDir;
   const pythonVersion = analysis.python.version;
   const tools = TOOLS[manager.tool];
-  const tool = await tools.install({ layersDir, pin, pythonVersion, arch: ctx.target.arch, python: opts.python.python, env: opts.env, mirrors: analysis.mirrors, log });
+  const tool = await tools.install({ layersDir, pin, pythonVersion, arch: ctx.target.arch, python: opts.python.python, bootstrapPip: opts.python.bootstrapPip, env: opts.env, mirrors: analysis.mirrors, log });
   const cache = await tools.openCache({ layersDir, pythonVersion, target: ctx.target, log });
   for (const layer of new Set(Object.values(TOOLS).flatMap((t) => t.layers))) if (!tools.layers.includes(layer)) await dropLayer(layersDir, layer);
   const env = (await (await opts.env.withLayer(tool.dir, tool.env)).withLayer(cache.dir, cache.env)).with(INSTALL_ENV);
   // The private-deps setup alone reads the SSH key (from the platform env): the install gets only paths.
   const venv = await withPrivateDependencies({ env: { ...ctx.env, ...env.toRecord() }, bindings: opts.bindings, platformDir: ctx.platformDir, log }, (privateEnv, installLog) =>
-    installSitePackages({ layersDir, appDir: ctx.appDir, manager, inputs, pythonVersion, target: ctx.target, python: opts.python.python, tool, env: env.with(privateEnv), force: analysis.forceReinstall, log: installLog }),
+    installSitePackages({ layersDir, appDir: ctx.appDir, manager, inputs, pythonVersion, target: ctx.target, python: opts.python.python, bootstrapPip: opts.python.bootstrapPip, tool, env: env.with(privateEnv), force: analysis.forceReinstall, log: installLog }),
   );
   return { venvDir: venv.dir, env: await env.withLayer(venv.dir, venv.env) };
 }

@@ -1,11 +1,14 @@
 // The python layer through the real lifecycle: install from the loopback mirror, reuse from the
 // cache on rebuild (proved by the mirror's access log), reinstall on a version change, clear errors
 // for every kind of bad version input, and clean failures for broken downloads.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createScenario, layerPath, readLayerToml, runBuild, type Scenario } from '../helpers/lifecycle';
 import { readFixtureIndex, runtimeEntry, startMirror, writeRuntimeManifest, type Mirror } from '../helpers/mirror';
 import { useLoopbackSources } from '../helpers/sources';
+import { pycCensus } from '../helpers/bytecode';
+import { RUNTIME_LAYOUT } from '../../src/python/stdlib-bytecode';
 
 let mirror: Mirror;
 beforeAll(async () => {
@@ -45,8 +48,22 @@ describe('python layer', () => {
     expect(version.stdout.trim()).toBe(`Python ${py311.version}`);
     expect(readLayerToml(s, 'python')).toEqual({
       types: { build: true, launch: true, cache: true },
-      metadata: { python_version: py311.version, arch: 'amd64', distro_name: expect.any(String), distro_version: expect.any(String), artifact_sha256: py311.sha256 },
+      metadata: { python_version: py311.version, arch: 'amd64', distro_name: expect.any(String), distro_version: expect.any(String), artifact_sha256: py311.sha256, layout: RUNTIME_LAYOUT },
     });
+    // Finished for the image: the stdlib's bytecode all checked-hash (valid whatever the exported
+    // mtimes), every .py with its .pyc, no -O/-OO bytecode, no bundled pip (logged with counts).
+    const stdlib = path.join(layerPath(s, 'python'), 'lib', 'python3.11');
+    const census = pycCensus(stdlib);
+    expect(census.checkedHash.length).toBeGreaterThan(500);
+    expect({ timestamp: census.timestamp, unchecked: census.uncheckedHash, optimized: census.optimized, withoutPyc: census.withoutPyc }).toEqual({ timestamp: [], unchecked: [], optimized: [], withoutPyc: [] });
+    expect(fs.existsSync(path.join(stdlib, 'site-packages', 'pip'))).toBe(false);
+    expect(fs.readdirSync(path.join(layerPath(s, 'python'), 'bin')).filter((f) => f.startsWith('pip'))).toEqual([]);
+    expect(fs.readdirSync(path.join(stdlib, 'ensurepip', '_bundled')).some((f) => /^pip-.*\.whl$/.test(f))).toBe(true);
+    const dropped = /Dropped what no app runs: (\d+) -O\/-OO bytecode files \(.*\) and the runtime's bundled pip [\d.]+ \((\d+) files, [\d.]+ MiB/.exec(first.buildLog);
+    process.stderr.write(`python layer: ${first.buildLog.split('\n').filter((l) => /Dropped what|Made the standard/.test(l)).join('\n')}\n`);
+    expect(Number(dropped?.[1])).toBeGreaterThan(1000);
+    expect(Number(dropped?.[2])).toBeGreaterThan(100);
+    expect(first.buildLog).toMatch(/Made the standard library's bytecode hash-based \(checked-hash.*re-stamped \d{3,} \.pyc/);
     // The relocated runtime compiles against its own headers: sysconfig points at the layer.
     const include = spawnSync(layerPython(s), ['-c', 'import sysconfig; print(sysconfig.get_paths()["include"])'], { encoding: 'utf8' });
     expect(include.stdout.trim()).toBe(path.join(layerPath(s, 'python'), 'include', 'python3.11'));
