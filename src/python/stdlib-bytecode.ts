@@ -2,12 +2,13 @@
 // source): make the runtime's bytecode valid in the exported image and the layer reproducible, and
 // keep out of the launch layer what no app runs.
 //
-// Why: CPython's `make install` (which both kinds of runtime come from) writes timestamp-based .pyc
-// files at three optimisation levels. The exporter resets every mtime to 1980, so in the image each
-// timestamp .pyc no longer matches its source's mtime: Python recompiles the stdlib it imports on
-// every start (about 1.5 s) and cannot write the result (the layer is read-only for the run user);
-// and whatever the build rewrote makes the layer's digest differ from one fresh build to the next.
-// A hash-based .pyc (PEP 552) records a hash of its source instead, which survives any mtime.
+// Why: python-build-standalone's archives ship no .pyc at all (its build deletes every
+// __pycache__), and CPython's `make install` writes timestamp-based .pyc at three optimisation
+// levels. The exporter resets every mtime to 1980, so in the image a timestamp .pyc no longer
+// matches its source, and a missing one is missing: Python compiles the stdlib it imports on every
+// start (about 1.5 s) and cannot write the result (the layer is read-only for the run user); and
+// whatever the build wrote makes the layer's digest differ from one fresh build to the next. A
+// hash-based .pyc (PEP 552) records a hash of its source instead, which survives any mtime.
 //
 // checked-hash, not unchecked-hash: Python hashes the source of each stdlib module it imports
 // (SipHash over the bytes it would read anyway; no difference we could measure in start time, see
@@ -165,50 +166,70 @@ async function compileStdlib(python: string, stdlib: string): Promise<BytecodeRe
  * same mtime and size check the import system makes) holds the compile of exactly that source, and
  * the marshalled code after the 16-byte header does not depend on the invalidation mode, so only
  * the header is rewritten (flags + the source hash): ~1 s where recompiling the stdlib takes 10-20 s.
- * Any other .py is compiled checked-hash. The -O/-OO .pyc are removed. Prints the counts as JSON.
+ * Any other .py is compiled checked-hash, on every core when there are many (python-build-standalone
+ * strips every __pycache__ from its archives, so there it is the whole stdlib). The -O/-OO .pyc are
+ * removed. Prints the counts as JSON.
  */
 const COMPILE_STDLIB = String.raw`
-import importlib.util, json, os, py_compile, sys
-root = sys.argv[1]
-CHECKED = 0b11
-counts = dict(restamped=0, kept=0, compiled=0, uncompilable=0, optimizedFiles=0, optimizedBytes=0)
-for d, dirs, files in os.walk(root):
-    dirs.sort()
-    for name in sorted(files):
-        full = os.path.join(d, name)
-        if name.endswith(('.opt-1.pyc', '.opt-2.pyc')):
-            counts['optimizedFiles'] += 1
-            counts['optimizedBytes'] += os.lstat(full).st_size
-            os.remove(full)
-            continue
-        if not name.endswith('.py') or os.path.islink(full):
-            continue
-        pyc = importlib.util.cache_from_source(full)
-        with open(full, 'rb') as f:
-            source = f.read()
-        try:
-            with open(pyc, 'rb') as f:
-                old = f.read()
-        except OSError:
-            old = b''
-        if old[:4] == importlib.util.MAGIC_NUMBER and len(old) >= 16:
-            flags = int.from_bytes(old[4:8], 'little')
-            st = os.stat(full)
-            if flags == 0 and int.from_bytes(old[8:12], 'little') == int(st.st_mtime) & 0xFFFFFFFF and int.from_bytes(old[12:16], 'little') == st.st_size & 0xFFFFFFFF:
-                with open(pyc, 'wb') as f:
-                    f.write(old[:4] + CHECKED.to_bytes(4, 'little') + importlib.util.source_hash(source) + old[16:])
-                counts['restamped'] += 1
+import importlib.util, json, multiprocessing, os, py_compile, sys
+from concurrent.futures import ProcessPoolExecutor
+
+CHECKED = (0b11).to_bytes(4, 'little')
+
+def compile_one(full):
+    try:
+        py_compile.compile(full, importlib.util.cache_from_source(full), doraise=True, invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
+        return True
+    except (py_compile.PyCompileError, SyntaxError, ValueError):
+        return False
+
+def main(root):
+    counts = dict(restamped=0, kept=0, compiled=0, uncompilable=0, optimizedFiles=0, optimizedBytes=0)
+    to_compile = []
+    for d, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(files):
+            full = os.path.join(d, name)
+            if name.endswith(('.opt-1.pyc', '.opt-2.pyc')):
+                counts['optimizedFiles'] += 1
+                counts['optimizedBytes'] += os.lstat(full).st_size
+                os.remove(full)
                 continue
-            if flags & 1 and old[8:16] == importlib.util.source_hash(source):
-                if flags != CHECKED:
+            if not name.endswith('.py') or os.path.islink(full):
+                continue
+            pyc = importlib.util.cache_from_source(full)
+            with open(full, 'rb') as f:
+                source = f.read()
+            try:
+                with open(pyc, 'rb') as f:
+                    old = f.read()
+            except OSError:
+                old = b''
+            if old[:4] == importlib.util.MAGIC_NUMBER and len(old) >= 16:
+                flags = int.from_bytes(old[4:8], 'little')
+                st = os.stat(full)
+                if flags == 0 and int.from_bytes(old[8:12], 'little') == int(st.st_mtime) & 0xFFFFFFFF and int.from_bytes(old[12:16], 'little') == st.st_size & 0xFFFFFFFF:
                     with open(pyc, 'wb') as f:
-                        f.write(old[:4] + CHECKED.to_bytes(4, 'little') + old[8:])
-                counts['kept'] += 1
-                continue
-        try:
-            py_compile.compile(full, pyc, doraise=True, invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
-            counts['compiled'] += 1
-        except (py_compile.PyCompileError, SyntaxError, ValueError):
-            counts['uncompilable'] += 1
-print(json.dumps(counts))
+                        f.write(old[:4] + CHECKED + importlib.util.source_hash(source) + old[16:])
+                    counts['restamped'] += 1
+                    continue
+                if flags & 1 and old[8:16] == importlib.util.source_hash(source):
+                    if old[4:8] != CHECKED:
+                        with open(pyc, 'wb') as f:
+                            f.write(old[:4] + CHECKED + old[8:])
+                    counts['kept'] += 1
+                    continue
+            to_compile.append(full)
+    # python-build-standalone's archives ship no .pyc at all: then this is the whole stdlib, on every core.
+    if len(to_compile) > 50 and (os.cpu_count() or 1) > 1:
+        with ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=multiprocessing.get_context('fork')) as pool:
+            results = list(pool.map(compile_one, to_compile, chunksize=16))
+    else:
+        results = [compile_one(f) for f in to_compile]
+    counts['compiled'] = sum(results)
+    counts['uncompilable'] = len(results) - counts['compiled']
+    print(json.dumps(counts))
+
+if __name__ == '__main__':
+    main(sys.argv[1])
 `;
