@@ -23,7 +23,7 @@
 // the image. The dropped pip is moved to a scratch directory for the rest of this build, where the
 // tool layers are installed with it (bootstrapPipPath); in a later build that reuses the python
 // layer, ensurepip's wheel serves instead (slower: run from a zip, it is compiled as it runs).
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runOrThrow } from '../io/exec';
@@ -96,13 +96,15 @@ export function bootstrapPipEnv(bootstrapPip: string | undefined): Record<string
 }
 
 /** Moves site-packages/pip and its dist-info (and bin/pip*, which run it) out of the layer into a
- *  scratch directory, which goes with the build container. */
+ *  scratch directory, removed when the build process exits. */
 async function moveBundledPipAside(prefix: string, stdlib: string): Promise<(FinishedRuntime['bundledPip'] & { dir: string }) | undefined> {
   const sitePackages = path.join(stdlib, 'site-packages');
   const entries = (await listDir(sitePackages)).filter((e) => e.name === 'pip' || /^pip-.+\.dist-info$/.test(e.name));
   if (!entries.some((e) => e.name === 'pip')) return undefined;
   const version = /^pip-(.+)\.dist-info$/.exec(entries.find((e) => e.name !== 'pip')?.name ?? '')?.[1] ?? 'unknown';
   const scratch = await fsp.mkdtemp(path.join(os.tmpdir(), 'python-cnb-bootstrap-pip-'));
+  // Needed until the tool layers are installed, later in this build: gone when the build process is.
+  process.once('exit', () => rmSync(scratch, { recursive: true, force: true }));
   let files = 0;
   let bytes = 0;
   for (const e of entries) {
