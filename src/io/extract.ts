@@ -119,7 +119,8 @@ const UMASK = process.umask();
  * A batch is { ops, bufs }: ops are arrays [code, ...args]; file bodies are (buf index, offset,
  * length) slices of the transferred ArrayBuffers in bufs.
  *   0 mkdir -p dir | 1 open path mode (truncates; a symlink or dir in the way is removed first)
- *   2 write buf off len | 3 close chmodMode (0: keep) | 4 symlink link path | 5 hard link src path
+ *   2 write buf off len | 3 close chmodMode (0: keep) mtimeSeconds (-1: now) | 4 symlink link path
+ *   5 hard link src path
  */
 const EXECUTOR_SOURCE = `
 function createExecutor(fs) {
@@ -134,12 +135,13 @@ function createExecutor(fs) {
       fd = fs.openSync(p, FLAGS, mode);
     }
   }
-  function close(chmod) {
+  function close(chmod, mtime) {
     if (fd < 0) return;
     const f = fd;
     fd = -1;
     try {
       if (chmod) fs.fchmodSync(f, chmod);
+      if (mtime >= 0) fs.futimesSync(f, mtime, mtime);
     } finally {
       fs.closeSync(f);
     }
@@ -158,14 +160,14 @@ function createExecutor(fs) {
             while (off < end) off += fs.writeSync(fd, buf, off, end - off);
             break;
           }
-          case 3: close(op[1]); break;
+          case 3: close(op[1], op[2]); break;
           case 4: fs.rmSync(op[2], { force: true }); fs.symlinkSync(op[1], op[2]); break;
           case 5: fs.rmSync(op[2], { force: true }); fs.linkSync(op[1], op[2]); break;
         }
       }
     },
     abort() {
-      try { close(0); } catch {}
+      try { close(0, -1); } catch {}
     },
   };
 }
@@ -285,8 +287,8 @@ class FileWriter {
     this.arenaUsed += chunk.length;
   }
 
-  close(chmod: number): void {
-    this.queue([3, chmod]);
+  close(chmod: number, mtimeSeconds: number): void {
+    this.queue([3, chmod, mtimeSeconds]);
   }
 
   symlink(link: string, file: string): void {
@@ -441,7 +443,10 @@ export async function extractTar(input: Readable, dest: string, options: { compr
             writer.write(c as Buffer);
             if (writer.full()) await writer.ready();
           }
-          writer.close(mode & UMASK ? mode : 0); // the umask filtered the mode we asked for
+          // The archive's mtime, as tar keeps it: a runtime's timestamp .pyc record their source's
+          // mtime, and are valid only while it is kept (src/python/stdlib-bytecode.ts).
+          const mtime = header.mtime instanceof Date && !Number.isNaN(header.mtime.getTime()) ? Math.max(0, Math.floor(header.mtime.getTime() / 1000)) : -1;
+          writer.close(mode & UMASK ? mode : 0, mtime); // the umask filtered the mode we asked for
           stats.files++;
           stats.bytes += size;
           return;

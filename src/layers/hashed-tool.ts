@@ -1,6 +1,6 @@
 // A build tool that is a closure of wheels (Poetry, Pipenv), installed into its own build-only layer
 // from its pinned requirements file (requirements/<tool>.txt, made by scripts/pin-tools.sh): the
-// runtime's bundled pip runs `install --require-hashes --no-deps --only-binary=:all: --user` with
+// runtime's bundled pip (on PYTHONPATH, see src/python/stdlib-bytecode.ts) runs `install --require-hashes --no-deps --only-binary=:all: --user` with
 // PYTHONUSERBASE at the layer, so every wheel is checked against the sha256 kept in the repository
 // and a tampered index or mirror cannot change what runs. The wheels come from the platform's
 // index (PIP_INDEX_URL and pip's other settings apply; an air-gapped index must hold them).
@@ -18,6 +18,7 @@ import { runOrThrow } from '../io/exec';
 import { removePath } from '../io/fs';
 import { formatDuration, type Log } from '../log';
 import { pipErrorLines } from '../python/dependencies';
+import { bootstrapPipEnv } from '../python/stdlib-bytecode';
 import { logCacheHit, logCacheMiss } from './kit';
 import { defineToolLayer, skipUncachedTool, type InstalledTool } from './tool';
 
@@ -43,7 +44,7 @@ export function hashedToolEnv(dir: string): LayerEnv {
   return LayerEnv.empty().override('PYTHONUSERBASE', dir, 'build');
 }
 
-export async function installHashedTool(opts: { layersDir: string; pin: HashedToolPin; pythonVersion: string; python: string; env: BuildEnv; log: Log; cachedOnly?: boolean }): Promise<InstalledTool | undefined> {
+export async function installHashedTool(opts: { layersDir: string; pin: HashedToolPin; pythonVersion: string; python: string; bootstrapPip?: string; env: BuildEnv; log: Log; cachedOnly?: boolean }): Promise<InstalledTool | undefined> {
   const { pin, log } = opts;
   const def = defineHashedToolLayer(pin.id);
   const key = { version: pin.version, python_version: opts.pythonVersion, requirements_sha256: createHash('sha256').update(pin.requirements).digest('hex') };
@@ -63,7 +64,7 @@ export async function installHashedTool(opts: { layersDir: string; pin: HashedTo
     const file = path.join(tmp, `${pin.id}.txt`);
     await fsp.writeFile(file, pin.requirements);
     const args = ['-m', 'pip', 'install', '--require-hashes', '--no-deps', '--only-binary=:all:', '--user', '--no-cache-dir', '--no-warn-script-location', '--progress-bar', 'off', '--quiet', '--requirement', file];
-    await runOrThrow(opts.python, args, { env: opts.env.with({ PYTHONUSERBASE: layer.dir, PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1', SOURCE_DATE_EPOCH: '315532801' }).toRecord() }).catch(
+    await runOrThrow(opts.python, args, { env: opts.env.with({ PYTHONUSERBASE: layer.dir, PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1', SOURCE_DATE_EPOCH: '315532801', ...bootstrapPipEnv(opts.bootstrapPip) }).toRecord() }).catch(
       whenCommandFails((f) => ({
         title: `Could not install ${pin.name} ${pin.version}`,
         lead: `The runtime's pip failed to install ${pin.name} and its dependencies (pinned by sha256 in requirements/${pin.id}.txt):`,

@@ -1,7 +1,9 @@
 // The `python` layer (launch; build and cache only for apps whose every build runs Python: see
-// src/layers/reuse.ts): CPython from a verified python-build-standalone archive, relocated to the
-// layer. Key: python version, arch, distro, artifact sha256. When this build runs nothing from it
-// and it is unchanged, the previous image's layer is kept as it is (no restore, no re-tar).
+// src/layers/reuse.ts): CPython from a verified python-build-standalone archive (or compiled from
+// source), relocated to the layer and finished by src/python/stdlib-bytecode.ts (hash-based stdlib
+// bytecode; no -O/-OO bytecode, no bundled pip). Key: python version, arch, distro, artifact
+// sha256, and how the layer is finished (RUNTIME_LAYOUT). When this build runs nothing from it and
+// it is unchanged, the previous image's layer is kept as it is (no restore, no re-tar).
 // Heroku keys its python layer the same way and logs every reason, "to prevent support tickets
 // blamed on a stack upgrade that were really caused by the app's Python version".
 import { promises as fsp } from 'node:fs';
@@ -13,6 +15,7 @@ import { listDir, pathExists, removePath } from '../io/fs';
 import { formatDuration, type Log } from '../log';
 import { sha256Of, type Dependency } from '../python/manifest';
 import type { MirrorConfig } from '../python/mirrors';
+import { bootstrapPipPath, finishRuntimeInstall, RUNTIME_LAYOUT } from '../python/stdlib-bytecode';
 import { fetchIntoLayer, logCacheHit, logCacheMiss, targetKey } from './kit';
 import { KEPT_NOTE } from './reuse';
 
@@ -20,13 +23,14 @@ export const pythonLayer = defineLayer({
   name: 'python',
   // The default; each build sets its own (launchLayerTypes in src/layers/reuse.ts).
   types: { build: true, launch: true, cache: true },
-  key: stringKey(['python_version', 'arch', 'distro_name', 'distro_version', 'artifact_sha256'] as const),
+  key: stringKey(['python_version', 'arch', 'distro_name', 'distro_version', 'artifact_sha256', 'layout'] as const),
   reasons: {
     python_version: (a, b) => `the Python version changed from ${a} to ${b}`,
     arch: (a, b) => `the architecture changed from ${a} to ${b}`,
     distro_name: (a, b) => `the build image's distro changed from ${a} to ${b}`,
     distro_version: (a, b) => `the build image's distro version changed from ${a} to ${b}`,
     artifact_sha256: () => 'the runtime archive in the manifest changed (new checksum)',
+    layout: () => 'this buildpack version finishes the runtime differently (hash-based bytecode, no -O/-OO bytecode or bundled pip)',
   },
 });
 
@@ -37,6 +41,9 @@ export interface InstalledPython {
   /** <layer>/bin/python3, which runs every later step (venv, tool installs). */
   python: string;
   env: LayerEnv;
+  /** A sys.path entry with a pip for installing the tool layers (the layer holds no pip); see
+   *  bootstrapPipPath. */
+  bootstrapPip?: string;
 }
 
 export async function installPython(opts: {
@@ -50,7 +57,7 @@ export async function installPython(opts: {
 }): Promise<InstalledPython> {
   const { entry, log } = opts;
   const minor = entry.version.split('.').slice(0, 2).join('.');
-  const layer = await openLayer(opts.layersDir, pythonLayer, { python_version: entry.version, ...targetKey(opts.target), artifact_sha256: sha256Of(entry) }, opts.reuse);
+  const layer = await openLayer(opts.layersDir, pythonLayer, { python_version: entry.version, ...targetKey(opts.target), artifact_sha256: sha256Of(entry), layout: RUNTIME_LAYOUT }, opts.reuse);
   const d = layer.decision;
   const env = pythonEnv(layer.dir, minor);
   const installed = { dir: layer.dir, kept: d.action === 'keep', python: path.join(layer.dir, 'bin', 'python3'), env };
@@ -62,7 +69,7 @@ export async function installPython(opts: {
   if (d.action === 'reuse') {
     logCacheHit(log, `Python ${entry.version}`);
     await writeLayerEnv(layer.dir, env);
-    return installed;
+    return { ...installed, bootstrapPip: await bootstrapPipPath(layer.dir, minor) };
   }
   logCacheMiss(log, 'Python', d, (k) => k.python_version);
 
@@ -71,13 +78,19 @@ export async function installPython(opts: {
     await removePath(layer.dir); // no half-installed layer: its metadata was removed before we began
     throw e;
   });
-  const rewritten = await relocate(layer.dir, minor);
-  if (rewritten.length) log.detail(`Pointed ${rewritten.length} build configuration files at the layer (${rewritten.map((f) => path.basename(f)).join(', ')})`);
-  await ensurePythonAlias(layer.dir);
+  const finished = await (async () => {
+    const rewritten = await relocate(layer.dir, minor);
+    if (rewritten.length) log.detail(`Pointed ${rewritten.length} build configuration files at the layer (${rewritten.map((f) => path.basename(f)).join(', ')})`);
+    await ensurePythonAlias(layer.dir);
+    return finishRuntimeInstall(layer.dir, { minor, log });
+  })().catch(async (e) => {
+    await removePath(layer.dir);
+    throw e;
+  });
   await writeLayerEnv(layer.dir, env);
   await layer.commit();
   log.info(`Installed Python ${entry.version} in ${formatDuration(Date.now() - started)}`);
-  return installed;
+  return { ...installed, bootstrapPip: await bootstrapPipPath(layer.dir, minor, finished) };
 }
 
 /**

@@ -1,5 +1,6 @@
 // A build tool installed from its pinned, verified wheel into its own layer (pip, uv; Poetry and
-// Pipenv next), with the runtime's own bundled pip: `python -m pip install --user` with
+// Pipenv next), with the runtime's own bundled pip (on PYTHONPATH: the python layer holds none, see
+// src/python/stdlib-bytecode.ts): `python -m pip install --user` with
 // PYTHONUSERBASE at the layer (as Heroku's CNB installs pip, Poetry and uv), so the tool lands in
 // <layer>/bin and <layer>/lib. --isolated and --no-index: the wheel is the only input, whatever pip
 // configuration the app or platform has. Build-only layers: the tools are not in the image.
@@ -17,6 +18,7 @@ import { removePath } from '../io/fs';
 import { formatBytes, formatDuration, type Log } from '../log';
 import { sha256Of, type Dependency } from '../python/manifest';
 import { applyMirror, type MirrorConfig } from '../python/mirrors';
+import { bootstrapPipEnv } from '../python/stdlib-bytecode';
 import { logCacheHit, logCacheMiss } from './kit';
 
 /** A tool's layer: build and cache, never launch (the tools are not in the image); keyed on the
@@ -43,6 +45,8 @@ export interface ToolInstallOptions {
   arch: string;
   /** The runtime's python3, whose bundled pip installs the wheel. */
   python: string;
+  /** Where that bundled pip is (a sys.path entry, InstalledPython.bootstrapPip). */
+  bootstrapPip?: string;
   env: BuildEnv;
   mirrors: ReadonlyArray<MirrorConfig | undefined>;
   log: Log;
@@ -71,7 +75,7 @@ export async function installTool<K extends LayerKey>(opts: ToolInstallOptions &
   logCacheMiss(log, entry.id, layer.decision, (cached) => cached[`${entry.id}_version`]);
   const started = Date.now();
   try {
-    const bytes = await installToolWheel({ entry, layerDir: layer.dir, python: opts.python, env: opts.env, mirrors: opts.mirrors });
+    const bytes = await installToolWheel({ entry, layerDir: layer.dir, python: opts.python, bootstrapPip: opts.bootstrapPip, env: opts.env, mirrors: opts.mirrors });
     await writeLayerEnv(layer.dir, env);
     await layer.commit();
     log.info(`Installed ${entry.id} ${entry.version} (${formatBytes(bytes)} wheel, sha256 verified) in ${formatDuration(Date.now() - started)}`);
@@ -82,7 +86,7 @@ export async function installTool<K extends LayerKey>(opts: ToolInstallOptions &
   }
 }
 
-async function installToolWheel(opts: { entry: Dependency; layerDir: string; python: string; env: BuildEnv; mirrors: ReadonlyArray<MirrorConfig | undefined> }): Promise<number> {
+async function installToolWheel(opts: { entry: Dependency; layerDir: string; python: string; bootstrapPip?: string; env: BuildEnv; mirrors: ReadonlyArray<MirrorConfig | undefined> }): Promise<number> {
   const { entry } = opts;
   const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), `python-cnb-${entry.id}-`));
   try {
@@ -94,7 +98,7 @@ async function installToolWheel(opts: { entry: Dependency; layerDir: string; pyt
     // compiled from source has no bundled pip, and a bundled one may not run the options below.
     const installer = entry.id === 'pip' ? [path.join(wheel, 'pip')] : ['-m', 'pip'];
     await runOrThrow(opts.python, [...installer, 'install', '--isolated', '--no-cache-dir', '--no-index', '--no-deps', '--user', '--quiet', '--no-warn-script-location', wheel], {
-      env: opts.env.with({ PYTHONUSERBASE: opts.layerDir, PIP_DISABLE_PIP_VERSION_CHECK: '1', SOURCE_DATE_EPOCH: '315532801' }).toRecord(),
+      env: opts.env.with({ PYTHONUSERBASE: opts.layerDir, PIP_DISABLE_PIP_VERSION_CHECK: '1', SOURCE_DATE_EPOCH: '315532801', ...bootstrapPipEnv(opts.bootstrapPip) }).toRecord(),
     }).catch(whenCommandFails(() => ({ title: `Could not install ${entry.name} ${entry.version}`, lead: `${entry.id === 'pip' ? 'pip, run from its wheel,' : "The runtime's bundled pip"} failed to install the pinned ${entry.name} wheel:` })));
     return dl.bytes;
   } finally {

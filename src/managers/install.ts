@@ -84,7 +84,7 @@ export async function installDependencies(opts: {
   const pythonVersion = analysis.python.version;
   const tools = TOOLS[manager.tool];
   for (const layer of new Set(Object.values(TOOLS).flatMap((t) => t.layers))) if (!tools.layers.includes(layer)) await dropLayer(layersDir, layer);
-  const toolOptions = { layersDir, pin, pythonVersion, arch: ctx.target.arch, python: opts.python.python, env: opts.env, mirrors: analysis.mirrors, log };
+  const toolOptions = { layersDir, pin, pythonVersion, arch: ctx.target.arch, python: opts.python.python, bootstrapPip: opts.python.bootstrapPip, env: opts.env, mirrors: analysis.mirrors, log };
   if (opts.venvReuse.keepInImage) {
     // Nothing is installed: the tool and its cache stay cached for the build that next changes the
     // dependencies; an uncached tool is not installed now (that would need Python, not restored).
@@ -100,7 +100,7 @@ export async function installDependencies(opts: {
   const env = (await (await opts.env.withLayer(tool.dir, tool.env)).withLayer(cache.dir, cache.env)).with(INSTALL_ENV);
   // The private-deps setup alone reads the SSH key (from the platform env): the install gets only paths.
   const venv = await withPrivateDependencies({ env: { ...ctx.env, ...env.toRecord() }, bindings: opts.bindings, platformDir: ctx.platformDir, log }, (privateEnv, installLog) =>
-    installSitePackages({ layersDir, appDir: ctx.appDir, manager, inputs, pythonVersion, target: ctx.target, python: opts.python.python, tool, env: env.with(privateEnv), force: analysis.forceReinstall, reuse: opts.venvReuse, log: installLog }),
+    installSitePackages({ layersDir, appDir: ctx.appDir, manager, inputs, pythonVersion, target: ctx.target, python: opts.python.python, bootstrapPip: opts.python.bootstrapPip, tool, env: env.with(privateEnv), force: analysis.forceReinstall, reuse: opts.venvReuse, log: installLog }),
   );
   return { ...venv, env: await env.withLayer(venv.dir, venv.env) };
 }

@@ -10,6 +10,7 @@ import { promises as fsp } from 'node:fs';
 import { whenCommandFails } from '../explain';
 import { runOrThrow } from '../io/exec';
 import { pipErrorLines } from '../python/dependencies';
+import { bootstrapPipEnv } from '../python/stdlib-bytecode';
 import { appFile, type Manager } from './manager';
 import { installLock } from './pipenv';
 import { withVendoredWheels } from './pip-runner';
@@ -62,6 +63,7 @@ export const pipfile: Manager = {
         fix: ["Pipenv's output is above: a package the Pipfile names must exist on the index for this Python. Run `pipenv lock` yourself and commit Pipfile.lock."],
       })),
     );
-    await installLock(step, await fsp.readFile(path.join(work, 'Pipfile.lock'), 'utf8'));
+    // The pipenv layer holds no pip: the lock is installed with the runtime's bundled one.
+    await installLock({ ...step, env: step.env.with(bootstrapPipEnv(step.bootstrapPip)) }, await fsp.readFile(path.join(work, 'Pipfile.lock'), 'utf8'));
   },
 };

@@ -14,7 +14,7 @@
  *   pushRunImage(registry, repo?) -> ref of the run image pushed to the registry (skopeo copy)
  *   runRegistryBuild(scenario, { registry, image, runImage }) -> RegistryBuildResult
  *   pullImage(ref, dir) -> PulledImage (skopeo copy to an OCI layout; umoci unpack as root)
- *   startProcess(rootfs, type, { port }) -> RunningProcess   (any process type)
+ *   startProcess(rootfs, type, { port }) -> RunningProcess   (any process type; or { command } through the launcher)
  *   startWebProcess(rootfs, { port }) -> { msToFirst200, response, stop(), output() }
  *       the time from starting the container to the first HTTP 200 on 127.0.0.1:<port>
  *       (used by the benchmark too).
@@ -273,6 +273,9 @@ export interface StartOptions {
   user?: { uid: number; gid: number };
   /** Echo the process output to this stream as it arrives (e.g. process.stderr). */
   echo?: NodeJS.WritableStream;
+  /** Run this command through the launcher (`/cnb/lifecycle/launcher -- <command>`, as
+   *  `docker run --entrypoint launcher <image> -- <command>` does) instead of process `type`. */
+  command?: string[];
 }
 
 export interface RunningProcess {
@@ -349,7 +352,7 @@ export function startProcess(rootfs: string, type: string, options: StartOptions
   if (options.port !== undefined) env.PORT = String(options.port);
   Object.assign(env, options.extraEnv ?? {});
   const cwd = bundle?.process?.cwd || '/workspace';
-  const entry = `/cnb/process/${type}`;
+  const entry = options.command ? '/cnb/lifecycle/launcher' : `/cnb/process/${type}`;
   if (!fs.existsSync(path.join(rootfs, entry)) && !fs.lstatSync(path.join(rootfs, entry), { throwIfNoEntry: false })) {
     throw new Error(`${rootfs}: the image has no ${entry}`);
   }
@@ -366,6 +369,7 @@ export function startProcess(rootfs: string, type: string, options: StartOptions
     '/bin/sh', '-c', script, 'container', rootfs,
     `--userspec=${user.uid}:${user.gid}`, rootfs,
     '/usr/bin/env', '-i', '-C', cwd, ...Object.entries(env).map(([k, v]) => `${k}=${v}`), entry,
+    ...(options.command ? ['--', ...options.command] : []),
   ];
   const startedAt = Date.now();
   const child = spawn('unshare', args, { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });

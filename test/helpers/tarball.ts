@@ -8,6 +8,7 @@ export type TarEntry = {
   body?: string | Buffer;
   linkname?: string;
   mode?: number;
+  mtime?: Date;
 };
 
 /** A tar (gzip'd unless told otherwise) of the entries, in order. */
@@ -20,7 +21,7 @@ export async function tarball(entries: readonly TarEntry[], gzip = true): Promis
     out.on('end', () => resolve());
   });
   for (const e of entries) {
-    const header = { name: e.name, type: e.type ?? 'file', linkname: e.linkname, mode: e.mode };
+    const header = { name: e.name, type: e.type ?? 'file', linkname: e.linkname, mode: e.mode, ...(e.mtime ? { mtime: e.mtime } : {}) };
     if (header.type === 'file') pack.entry(header, e.body ?? '');
     else pack.entry(header);
   }

@@ -2,11 +2,15 @@
 // cache on rebuild (proved by the mirror's access log), reinstall on a version change, clear errors
 // for every kind of bad version input, and clean failures for broken downloads.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createScenario, layerPath, readAppImage, readLayerToml, runBuild, type Scenario } from '../helpers/lifecycle';
 import { readFixtureIndex, runtimeEntry, startMirror, writeRuntimeManifest, type Mirror } from '../helpers/mirror';
 import { useLoopbackSources } from '../helpers/sources';
+import { pycCensus } from '../helpers/bytecode';
+import { finishRuntimeInstall, RUNTIME_LAYOUT } from '../../src/python/stdlib-bytecode';
+import { Log } from '../../src/log';
 
 let mirror: Mirror;
 beforeAll(async () => {
@@ -55,8 +59,22 @@ describe('python layer', () => {
     expect(first.buildLog).toContain('both are kept in the image while unchanged, not in the build cache');
     expect(readLayerToml(s, 'python')).toEqual({
       types: { build: false, launch: true, cache: false },
-      metadata: { python_version: py311.version, arch: 'amd64', distro_name: expect.any(String), distro_version: expect.any(String), artifact_sha256: py311.sha256 },
+      metadata: { python_version: py311.version, arch: 'amd64', distro_name: expect.any(String), distro_version: expect.any(String), artifact_sha256: py311.sha256, layout: RUNTIME_LAYOUT },
     });
+    // Finished for the image: the stdlib's bytecode all checked-hash (valid whatever the exported
+    // mtimes), every .py with its .pyc, no -O/-OO bytecode, no bundled pip (logged with counts).
+    const stdlib = path.join(layerPath(s, 'python'), 'lib', 'python3.11');
+    const census = pycCensus(stdlib);
+    expect(census.checkedHash.length).toBeGreaterThan(500);
+    expect({ timestamp: census.timestamp, unchecked: census.uncheckedHash, optimized: census.optimized, withoutPyc: census.withoutPyc }).toEqual({ timestamp: [], unchecked: [], optimized: [], withoutPyc: [] });
+    expect(fs.existsSync(path.join(stdlib, 'site-packages', 'pip'))).toBe(false);
+    expect(fs.readdirSync(path.join(layerPath(s, 'python'), 'bin')).filter((f) => f.startsWith('pip'))).toEqual([]);
+    expect(fs.readdirSync(path.join(stdlib, 'ensurepip', '_bundled')).some((f) => /^pip-.*\.whl$/.test(f))).toBe(true);
+    const dropped = /Dropped what no app runs: (\d+) -O\/-OO bytecode files \(.*\) and the runtime's bundled pip [\d.]+ \((\d+) files, [\d.]+ MiB/.exec(first.buildLog);
+    process.stderr.write(`python layer: ${first.buildLog.split('\n').filter((l) => /Dropped what|Made the standard/.test(l)).join('\n')}\n`);
+    expect(Number(dropped?.[1])).toBeGreaterThan(1000);
+    expect(Number(dropped?.[2])).toBeGreaterThan(100);
+    expect(first.buildLog).toMatch(/Made the standard library's bytecode hash-based \(checked-hash.*re-stamped \d{3,} \.pyc/);
     // The relocated runtime compiles against its own headers: sysconfig points at the layer.
     const include = spawnSync(layerPython(s), ['-c', 'import sysconfig; print(sysconfig.get_paths()["include"])'], { encoding: 'utf8' });
     expect(include.stdout.trim()).toBe(path.join(layerPath(s, 'python'), 'include', 'python3.11'));
@@ -102,6 +120,50 @@ describe('python layer', () => {
     expect(result.success).toBe(true);
     expect(result.buildLog).toContain('BP_PYTHON_VERSION asks for 3.12, but runtime.txt asks for 3.11');
     expect(result.buildLog).toContain(`Installing Python ${runtime('3.12').version}`);
+  });
+});
+
+describe("the runtime's finishing step on python-build-standalone's shape", () => {
+  it('a runtime with no .pyc at all (PBS strips every __pycache__) gets the whole stdlib compiled checked-hash, reproducibly', async () => {
+    const py311 = runtime('3.11');
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pbs-shape-'));
+    try {
+      const compileOnce = async (dir: string) => {
+        fs.mkdirSync(dir);
+        expect(spawnSync('tar', ['-xzf', path.join(mirror.root, py311.file), '-C', dir]).status).toBe(0);
+        const prefix = path.join(dir, 'python');
+        expect(spawnSync('find', [prefix, '-name', '__pycache__', '-prune', '-exec', 'rm', '-rf', '{}', '+']).status).toBe(0);
+        let text = '';
+        const finished = await finishRuntimeInstall(prefix, { minor: '3.11', log: new Log((t) => (text += t)) });
+        if (finished.bootstrapPip) fs.rmSync(finished.bootstrapPip, { recursive: true, force: true }); // the moved-aside pip
+        return { prefix, finished, text };
+      };
+      const one = await compileOnce(path.join(work, 'one'));
+      const stdlib = path.join(one.prefix, 'lib', 'python3.11');
+      const census = pycCensus(stdlib);
+      expect(one.finished.bytecode).toMatchObject({ restamped: 0, kept: 0, uncompilable: 0, optimizedFiles: 0 });
+      expect(one.finished.bytecode.compiled).toBe(census.checkedHash.length);
+      expect(census.checkedHash.length).toBeGreaterThan(500);
+      expect({ withoutPyc: census.withoutPyc, timestamp: census.timestamp }).toEqual({ withoutPyc: [], timestamp: [] });
+      expect(one.text).toMatch(/compiled \d+ \.py that had none/);
+      // The same bytes from a second compile of the same tree (PYTHONHASHSEED=0; no paths differ,
+      // since both trees are compiled as .../python/lib/...: compare the code after the header).
+      const two = await compileOnce(path.join(work, 'two'));
+      const differing = census.checkedHash.filter((f) => !fs.readFileSync(path.join(stdlib, f)).subarray(16).equals(fs.readFileSync(path.join(two.prefix, 'lib', 'python3.11', f)).subarray(16)));
+      // co_filename holds the tree's path: the only allowed difference is 'one' against 'two'.
+      const unexplained = differing.filter((f) => {
+        const a = fs.readFileSync(path.join(stdlib, f)).toString('latin1').split(path.join(work, 'one')).join('X');
+        const b = fs.readFileSync(path.join(two.prefix, 'lib', 'python3.11', f)).toString('latin1').split(path.join(work, 'two')).join('X');
+        return a !== b;
+      });
+      expect(unexplained).toEqual([]);
+      // And the runtime still runs, importing from that bytecode without compiling anything.
+      const v = spawnSync(path.join(one.prefix, 'bin', 'python3'), ['-v', '-c', 'import json, email.message'], { encoding: 'utf8' });
+      expect(v.status).toBe(0);
+      expect(v.stderr.split('\n').filter((l) => /bytecode is stale|^# code object from [^']/.test(l))).toEqual([]);
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
   });
 });
 

@@ -204,6 +204,7 @@ describe('sqlite layer through the lifecycle', () => {
     expect(first.buildLog).toContain('No cached SQLite');
     expect(first.buildLog).toMatch(/Downloading SQLite 3\.52\.0 source from http:\/\/127\.0\.0\.1:\d+\/sqlite\/sqlite-autoconf-3520000\.tar\.gz/);
     expect(first.buildLog).toMatch(/Downloaded and unpacked 3\.1 MiB in .*sha256 verified/);
+    expect(first.buildLog).toMatch(/No prebuilt SQLite for \w+ [\d.]+ amd64 in the manifest; compiling it from source \(once: the layer is cached\)/);
     expect(first.buildLog).toMatch(/Compiling SQLite 3\.52\.0 with cc \(-O2; library and CLI in parallel\)/);
     expect(first.buildLog).toMatch(/Compiled SQLite 3\.52\.0 in (?:\d+m )?[\d.]+m?s \(FTS3, FTS4, FTS5, JSON, RTREE, GEOPOLY, math functions/);
     expect(sqliteDownloads()).toHaveLength(1);

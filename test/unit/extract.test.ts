@@ -31,6 +31,17 @@ describe('extractTar', () => {
     await expect(fsp.stat(path.join(dest, 'PYTHON.json'))).rejects.toThrow();
   });
 
+  it("keeps each file's mtime from the archive, as tar does (a runtime's timestamp .pyc depend on it)", async () => {
+    const mtime = new Date('2026-05-09T07:35:33Z');
+    const archive = await tarball([
+      { name: 'python/lib/json/__init__.py', body: 'x = 1\n', mtime },
+      { name: 'python/lib/json/__pycache__/__init__.cpython-311.pyc', body: 'pyc', mtime: new Date('2026-05-09T07:35:36Z') },
+    ]);
+    await extractTar(Readable.from([archive]), dest, { compression: 'gzip', prefix: 'python/' });
+    expect((await fsp.stat(path.join(dest, 'lib', 'json', '__init__.py'))).mtime.toISOString()).toBe(mtime.toISOString());
+    expect((await fsp.stat(path.join(dest, 'lib', 'json', '__pycache__', '__init__.cpython-311.pyc'))).mtime.toISOString()).toBe('2026-05-09T07:35:36.000Z');
+  });
+
   it('the old "full" layout: only python/install/ is kept', async () => {
     const archive = await tarball([
       { name: 'python/PYTHON.json', body: '{}' },

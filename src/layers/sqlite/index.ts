@@ -127,6 +127,7 @@ export async function installSqlite(opts: InstallSqliteOptions): Promise<SqliteR
         await removePath(layer.dir);
         return noCompiler(opts, compiler);
       }
+      log.info(`No prebuilt SQLite for ${describeTarget(opts.target)} in the manifest; compiling it from source (once: the layer is cached)`);
       await compileFromSource(opts, entry, compiler, layer.dir);
     }
     await smokeTest(layer.dir, entry.version, opts.env);
@@ -155,8 +156,27 @@ function noCompiler(opts: InstallSqliteOptions, compiler: Compiler): SqliteResul
   return { status: 'skipped' };
 }
 
+/** "debian 12 amd64": the target as the manifest's prebuilt entries name it. */
+function describeTarget(target: Target): string {
+  return [target.distroName, target.distroVersion, target.arch].filter(Boolean).join(' ');
+}
+
+/**
+ * The release path (scripts/build-sqlite.ts): the same fetch, verification, compile and smoke test
+ * as a build without a prebuilt archive, into `dir` (lib/, include/, bin/), for packing as one.
+ */
+export async function compileSqliteInto(dir: string, opts: CompileOptions & { entry: Dependency }): Promise<void> {
+  const compiler = compilerFrom(opts.env);
+  if (!(await which(compiler.command, opts.env))) throw new UserError('No C compiler to build SQLite', [`${compiler.shown} is not on PATH.`, 'Run the release script where a C compiler is installed (build-essential), or point CC at one.']);
+  await compileFromSource(opts, opts.entry, compiler, dir);
+  await smokeTest(dir, opts.entry.version, opts.env);
+}
+
+/** What fetching and compiling need from the install options. */
+type CompileOptions = Pick<InstallSqliteOptions, 'env' | 'log' | 'mirrors'>;
+
 /** Downloads and verifies `entry`, streaming its archive (entries under `prefix`) into `dest`. */
-async function fetchInto(opts: InstallSqliteOptions, entry: Dependency, dest: string, what: string): Promise<void> {
+async function fetchInto(opts: CompileOptions, entry: Dependency, dest: string, what: string): Promise<void> {
   await fetchIntoLayer(entry, dest, { prefix: archivePrefix(entry), what, mirrors: opts.mirrors, log: opts.log });
 }
 
@@ -181,7 +201,7 @@ async function installPrebuilt(opts: InstallSqliteOptions, entry: Dependency, di
   opts.log.info(`Installed prebuilt SQLite ${entry.version} in ${formatDuration(Date.now() - started)}`);
 }
 
-async function compileFromSource(opts: InstallSqliteOptions, entry: Dependency, compiler: Compiler, dir: string): Promise<void> {
+async function compileFromSource(opts: CompileOptions, entry: Dependency, compiler: Compiler, dir: string): Promise<void> {
   const { log } = opts;
   // The source and objects stay outside the layers: only the finished files are copied in.
   const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'python-cnb-sqlite-'));

@@ -1,0 +1,237 @@
+// The last step of every runtime install (a python-build-standalone archive, or CPython built from
+// source): make the runtime's bytecode valid in the exported image and the layer reproducible, and
+// keep out of the launch layer what no app runs.
+//
+// Why: python-build-standalone's archives ship no .pyc at all (its build deletes every
+// __pycache__), and CPython's `make install` writes timestamp-based .pyc at three optimisation
+// levels. The exporter resets every mtime to 1980, so in the image a timestamp .pyc no longer
+// matches its source, and a missing one is missing: Python compiles the stdlib it imports on every
+// start (about 1.5 s) and cannot write the result (the layer is read-only for the run user); and
+// whatever the build wrote makes the layer's digest differ from one fresh build to the next. A
+// hash-based .pyc (PEP 552) records a hash of its source instead, which survives any mtime.
+//
+// checked-hash, not unchecked-hash: Python hashes the source of each stdlib module it imports
+// (SipHash over the bytes it would read anyway; no difference we could measure in start time, see
+// the README), and in exchange an edited stdlib file is still seen instead of silently ignored.
+// pip compiles site-packages the same way (SOURCE_DATE_EPOCH makes py_compile default to
+// checked-hash).
+//
+// Dropped: the -O/-OO bytecode (*.opt-1.pyc, *.opt-2.pyc; nothing runs Python with -O here, and
+// such a start compiles in memory like any missing .pyc) and the runtime's own pip in
+// site-packages (the pinned pip lives in the build-only pip layer; the venv is made without pip).
+// ensurepip's bundled wheel stays: one file, and `python -m venv` and `ensurepip` keep working in
+// the image. The dropped pip is moved to a scratch directory for the rest of this build, where the
+// tool layers are installed with it (bootstrapPipPath); in a later build that reuses the python
+// layer, ensurepip's wheel serves instead (slower: run from a zip, it is compiled as it runs).
+import { promises as fsp, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { runOrThrow } from '../io/exec';
+import { listDir, pathExists } from '../io/fs';
+import { formatBytes, formatDuration, type Log } from '../log';
+
+/** What the python layer's key records about this step: bump it when the step changes, so a
+ *  layer finished the old way is not reused. */
+export const RUNTIME_LAYOUT = 'checked-hash-pyc, no -O/-OO bytecode, no bundled pip';
+
+export interface BytecodeReport {
+  /** Timestamp .pyc (valid for their source) whose header was rewritten hash-based. */
+  restamped: number;
+  /** Already hash-based and valid. */
+  kept: number;
+  /** .py without a valid .pyc, compiled. */
+  compiled: number;
+  /** .py that do not compile (test data with deliberate syntax errors): left without a .pyc. */
+  uncompilable: number;
+  /** -O/-OO bytecode removed. */
+  optimizedFiles: number;
+  optimizedBytes: number;
+}
+
+export interface FinishedRuntime {
+  bytecode: BytecodeReport;
+  /** The runtime's own pip, moved out of the layer (undefined when it had none). */
+  bundledPip?: { version: string; files: number; bytes: number };
+  /** A sys.path entry holding a pip that can install the tool layers (see bootstrapPipPath). */
+  bootstrapPip?: string;
+}
+
+/**
+ * Finishes a runtime installed at `prefix` (bin/python3, lib/python3.X/): run it after anything
+ * that edits the stdlib (the relocation of the sysconfig data), so those files are hashed as they
+ * will ship. Logs what it dropped and what it compiled.
+ */
+export async function finishRuntimeInstall(prefix: string, opts: { minor: string; log: Log }): Promise<FinishedRuntime> {
+  const { log } = opts;
+  const started = Date.now();
+  const stdlib = path.join(prefix, 'lib', `python${opts.minor}`);
+  const bundledPip = await moveBundledPipAside(prefix, stdlib);
+  const bytecode = await compileStdlib(path.join(prefix, 'bin', 'python3'), stdlib);
+  const dropped = [`${bytecode.optimizedFiles} -O/-OO bytecode files (*.opt-1.pyc, *.opt-2.pyc; ${formatBytes(bytecode.optimizedBytes)})`];
+  if (bundledPip) dropped.push(`the runtime's bundled pip ${bundledPip.version} (${bundledPip.files} files, ${formatBytes(bundledPip.bytes)}; the pinned pip is in the pip layer)`);
+  log.info(`Dropped what no app runs: ${dropped.join(' and ')}`);
+  const compiled = bytecode.compiled ? `, compiled ${bytecode.compiled} .py that had none` : '';
+  const skipped = bytecode.uncompilable ? ` (${bytecode.uncompilable} .py do not compile and were left as they are)` : '';
+  log.info(`Made the standard library's bytecode hash-based (checked-hash, valid whatever the image's mtimes): re-stamped ${bytecode.restamped} .pyc, ${bytecode.kept} already hash-based${compiled}${skipped}, in ${formatDuration(Date.now() - started)}`);
+  return { bytecode, ...(bundledPip ? { bundledPip: bundledPip, bootstrapPip: bundledPip.dir } : {}) };
+}
+
+/**
+ * A sys.path entry with a pip that the build can run as `python -m pip` (PYTHONPATH) to install
+ * the tool layers, now that the python layer holds none: the bundled pip moved aside by
+ * finishRuntimeInstall in this build, else ensurepip's bundled wheel (pip runs from a wheel on
+ * sys.path, as ensurepip itself runs it), else undefined.
+ */
+export async function bootstrapPipPath(prefix: string, minor: string, finished?: FinishedRuntime): Promise<string | undefined> {
+  if (finished?.bootstrapPip) return finished.bootstrapPip;
+  const bundled = path.join(prefix, 'lib', `python${minor}`, 'ensurepip', '_bundled');
+  const wheel = (await listDir(bundled)).find((e) => e.kind === 'file' && /^pip-.*\.whl$/.test(e.name));
+  return wheel ? path.join(bundled, wheel.name) : undefined;
+}
+
+/** The env that makes `python -m pip` find that pip (PYTHONPATH, which the build env never
+ *  carries from the platform: src/unsafe-env.ts removes it). */
+export function bootstrapPipEnv(bootstrapPip: string | undefined): Record<string, string> {
+  return bootstrapPip ? { PYTHONPATH: bootstrapPip } : {};
+}
+
+/** Moves site-packages/pip and its dist-info (and bin/pip*, which run it) out of the layer into a
+ *  scratch directory, removed when the build process exits. */
+async function moveBundledPipAside(prefix: string, stdlib: string): Promise<(FinishedRuntime['bundledPip'] & { dir: string }) | undefined> {
+  const sitePackages = path.join(stdlib, 'site-packages');
+  const entries = (await listDir(sitePackages)).filter((e) => e.name === 'pip' || /^pip-.+\.dist-info$/.test(e.name));
+  if (!entries.some((e) => e.name === 'pip')) return undefined;
+  const version = /^pip-(.+)\.dist-info$/.exec(entries.find((e) => e.name !== 'pip')?.name ?? '')?.[1] ?? 'unknown';
+  const scratch = await fsp.mkdtemp(path.join(os.tmpdir(), 'python-cnb-bootstrap-pip-'));
+  // Needed until the tool layers are installed, later in this build: gone when the build process is.
+  process.once('exit', () => rmSync(scratch, { recursive: true, force: true }));
+  let files = 0;
+  let bytes = 0;
+  for (const e of entries) {
+    const size = await treeSize(path.join(sitePackages, e.name));
+    files += size.files;
+    bytes += size.bytes;
+    await move(path.join(sitePackages, e.name), path.join(scratch, e.name));
+  }
+  for (const e of await listDir(path.join(prefix, 'bin'))) {
+    if (!/^pip(3(\.\d+)?)?$/.test(e.name)) continue;
+    files += 1;
+    await fsp.rm(path.join(prefix, 'bin', e.name), { force: true });
+  }
+  return { version, files, bytes, dir: scratch };
+}
+
+/** rename, or copy and remove when the scratch directory is on another filesystem; mtimes are
+ *  kept, so pip's own timestamp .pyc stay valid and it starts as fast as before. */
+async function move(from: string, to: string): Promise<void> {
+  try {
+    await fsp.rename(from, to);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+    await fsp.cp(from, to, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+    await fsp.rm(from, { recursive: true, force: true });
+  }
+}
+
+async function treeSize(p: string): Promise<{ files: number; bytes: number }> {
+  const st = await fsp.lstat(p);
+  if (!st.isDirectory()) return { files: 1, bytes: st.size };
+  let files = 0;
+  let bytes = 0;
+  for (const name of await fsp.readdir(p)) {
+    const s = await treeSize(path.join(p, name));
+    files += s.files;
+    bytes += s.bytes;
+  }
+  return { files, bytes };
+}
+
+/**
+ * Runs COMPILE_STDLIB with the runtime itself (its own importlib knows its magic number and source
+ * hash). PYTHONHASHSEED=0: a compiled frozenset constant's order follows string hashes, so a
+ * random seed would make two compiles of one file differ; -B: the script writes no .pyc of its own
+ * beyond those it means to.
+ */
+async function compileStdlib(python: string, stdlib: string): Promise<BytecodeReport> {
+  if (!(await pathExists(stdlib))) throw new Error(`${stdlib}: no standard library to compile`);
+  let out = '';
+  await runOrThrow(python, ['-B', '-s', '-c', COMPILE_STDLIB, stdlib], {
+    env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', PYTHONHASHSEED: '0', PYTHONDONTWRITEBYTECODE: '1' },
+    onOutput: (c) => (out += c),
+  });
+  const last = out.trim().split('\n').pop() ?? '';
+  return JSON.parse(last) as BytecodeReport;
+}
+
+/**
+ * One walk of the stdlib (Python 3.8+). For each .py: a timestamp .pyc that is valid for it (the
+ * same mtime and size check the import system makes) holds the compile of exactly that source, and
+ * the marshalled code after the 16-byte header does not depend on the invalidation mode, so only
+ * the header is rewritten (flags + the source hash): ~1 s where recompiling the stdlib takes 10-20 s.
+ * Any other .py is compiled checked-hash, on every core when there are many (python-build-standalone
+ * strips every __pycache__ from its archives, so there it is the whole stdlib). The -O/-OO .pyc are
+ * removed. Prints the counts as JSON.
+ */
+const COMPILE_STDLIB = String.raw`
+import importlib.util, json, multiprocessing, os, py_compile, sys
+from concurrent.futures import ProcessPoolExecutor
+
+CHECKED = (0b11).to_bytes(4, 'little')
+
+def compile_one(full):
+    try:
+        py_compile.compile(full, importlib.util.cache_from_source(full), doraise=True, invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
+        return True
+    except (py_compile.PyCompileError, SyntaxError, ValueError):
+        return False
+
+def main(root):
+    counts = dict(restamped=0, kept=0, compiled=0, uncompilable=0, optimizedFiles=0, optimizedBytes=0)
+    to_compile = []
+    for d, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(files):
+            full = os.path.join(d, name)
+            if name.endswith(('.opt-1.pyc', '.opt-2.pyc')):
+                counts['optimizedFiles'] += 1
+                counts['optimizedBytes'] += os.lstat(full).st_size
+                os.remove(full)
+                continue
+            if not name.endswith('.py') or os.path.islink(full):
+                continue
+            pyc = importlib.util.cache_from_source(full)
+            with open(full, 'rb') as f:
+                source = f.read()
+            try:
+                with open(pyc, 'rb') as f:
+                    old = f.read()
+            except OSError:
+                old = b''
+            if old[:4] == importlib.util.MAGIC_NUMBER and len(old) >= 16:
+                flags = int.from_bytes(old[4:8], 'little')
+                st = os.stat(full)
+                if flags == 0 and int.from_bytes(old[8:12], 'little') == int(st.st_mtime) & 0xFFFFFFFF and int.from_bytes(old[12:16], 'little') == st.st_size & 0xFFFFFFFF:
+                    with open(pyc, 'wb') as f:
+                        f.write(old[:4] + CHECKED + importlib.util.source_hash(source) + old[16:])
+                    counts['restamped'] += 1
+                    continue
+                if flags & 1 and old[8:16] == importlib.util.source_hash(source):
+                    if old[4:8] != CHECKED:
+                        with open(pyc, 'wb') as f:
+                            f.write(old[:4] + CHECKED + old[8:])
+                    counts['kept'] += 1
+                    continue
+            to_compile.append(full)
+    # python-build-standalone's archives ship no .pyc at all: then this is the whole stdlib, on every core.
+    if len(to_compile) > 50 and (os.cpu_count() or 1) > 1:
+        with ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=multiprocessing.get_context('fork')) as pool:
+            results = list(pool.map(compile_one, to_compile, chunksize=16))
+    else:
+        results = [compile_one(f) for f in to_compile]
+    counts['compiled'] = sum(results)
+    counts['uncompilable'] = len(results) - counts['compiled']
+    print(json.dumps(counts))
+
+if __name__ == '__main__':
+    main(sys.argv[1])
+`;
