@@ -12,7 +12,9 @@ Inputs (paths relative to the repository root, which sits beside ../shared):
       `source-checksum` (python.org tarballs) for the versions it lists, so the buildpack
       can build from source where no prebuilt archive fits.
   ../shared/data/sqlite/sqlite-source.json                     optional; adds the `sqlite`
-      entries (the official amalgamation release, compiled by the sqlite layer). A source
+      entries (the official amalgamation release, compiled by the sqlite layer).
+  The same cpython-source.json also gives the entries of kind "source" (SOURCE_BUILDS below):
+      2.7.18, 3.6.13, 3.7.10 for amd64 and arm64, 3.8.8 and 3.9.2 for arm64. A source
       entry has no arch (it builds anywhere); a prebuilt entry would add `arch`, `distros`
       and a `prefix` holding lib/ include/ bin/ (see src/python/sqlite-build.ts).
 
@@ -53,6 +55,9 @@ DEFAULT_BUILDPACK = os.path.join(REPO_ROOT, "buildpack.toml")
 # End of life per minor (PEP 602 five-year schedule; 3.8's is the actual EOL date).
 # The buildpack refuses or warns on versions past this date, so it must be exact.
 EOL = {
+    (2, 7): "2020-01-01T00:00:00Z",
+    (3, 6): "2021-12-23T00:00:00Z",
+    (3, 7): "2023-06-27T00:00:00Z",
     (3, 8): "2024-10-07T00:00:00Z",
     (3, 9): "2025-10-31T00:00:00Z",
     (3, 10): "2026-10-31T00:00:00Z",
@@ -66,6 +71,20 @@ ALL_PATCHES_MINORS = {(3, 10), (3, 11), (3, 12), (3, 13), (3, 14)}
 NEWEST_ONLY_MINORS = {(3, 8), (3, 9)}
 # Documented by the classic Heroku Python buildpack; kept so apps that pin them still build.
 EXTRA_VERSIONS = {"3.9.2", "3.8.8"}
+
+# Entries of kind "source": the python layer compiles these python.org tarballs where no prebuilt
+# archive exists (python-build-standalone has no 2.7, 3.6 or 3.7, and 3.8.8 / 3.9.2 only for
+# x86_64). Value: the arches it is listed for (one entry each, so that an operator manifest that
+# replaces an arch's python entries replaces these too), and which tarball: the one Debian's archive also
+# carries byte-for-byte as its .orig tarball where known (2.7.18's .tgz, 3.9.2's .tar.xz), so the
+# sources can be checked against a second origin; otherwise the .tgz (no xz needed).
+SOURCE_BUILDS = {
+    "3.9.2": (["arm64"], "tar_xz"),
+    "3.8.8": (["arm64"], "tgz"),
+    "3.7.10": (["amd64", "arm64"], "tgz"),
+    "3.6.13": (["amd64", "arm64"], "tgz"),
+    "2.7.18": (["amd64", "arm64"], "tgz"),
+}
 
 ARCH = {"x86_64": "amd64", "aarch64": "arm64"}
 ARCH_ORDER = {"amd64": 0, "arm64": 1}
@@ -116,16 +135,56 @@ def select(entries):
 
 def load_sources(path):
     if not path or not os.path.exists(path):
-        return {}, None
+        return {}, {}, None
     with open(path, encoding="utf-8") as f:
         data = json.load(f)
     out = {}
+    by_version = {}
     for s in data.get("sources", []):
+        by_version[s["version"]] = s
         # The .tgz is the format pyenv and the classic buildpack use; prefer it.
         tgz = s.get("tgz") or s.get("tar_xz")
         if tgz:
             out[s["version"]] = tgz
-    return out, sha256_file(path)
+    return out, by_version, sha256_file(path)
+
+
+def render_source_builds(by_version):
+    lines = []
+    for version, arch, fmt in ((v, a, f) for v, (arches, f) in SOURCE_BUILDS.items() for a in arches):
+        s = by_version.get(version)
+        if not s or not s.get(fmt):
+            if by_version:
+                raise SystemExit(f"cpython-source.json has no {fmt} for {version}")
+            continue
+        url, sha = s[fmt]["url"], s[fmt]["sha256"].lower()
+        if not url.startswith("https://www.python.org/"):
+            raise SystemExit(f"refusing a source url not on python.org for {version}: {url}")
+        if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+            raise SystemExit(f"bad sha256 for the {version} source: {sha}")
+        major, minor = (int(x) for x in version.split(".")[:2])
+        lines.extend(python_entry(version, "source", arch, url, sha, f"Python-{version}/", EOL[(major, minor)]))
+    return lines
+
+
+def python_entry(version, kind, arch, url, sha, prefix, eol):
+    """The lines of one python [[metadata.dependencies]] entry (kind None: a prebuilt archive)."""
+    fields = [("id", "python"), ("name", "CPython"), ("version", version)]
+    if kind:
+        fields.append(("kind", kind))
+    fields += [
+        ("arch", arch),
+        ("os", "linux"),
+        ("uri", url),
+        ("checksum", "sha256:" + sha),
+        ("prefix", prefix),
+        ("purl", f"pkg:generic/cpython@{version}?download_url={urllib.parse.quote(url, safe='')}"),
+    ]
+    lines = ["", "[[metadata.dependencies]]"] + [f"{k} = {toml_str(v)}" for k, v in fields]
+    lines.append(f"cpes = [{toml_str(f'cpe:2.3:a:python:python:{version}:*:*:*:*:*:*:*')}]")
+    lines.append('licenses = ["PSF-2.0"]')
+    lines.append(f"deprecation_date = {toml_str(eol)}")
+    return lines
 
 
 def load_sqlite(path):
@@ -166,7 +225,7 @@ def render_sqlite(sources):
     return lines
 
 
-def render(entries, sources, pbs_sha, source_sha, sqlite_sources=(), sqlite_sha=None):
+def render(entries, sources, pbs_sha, source_sha, sqlite_sources=(), sqlite_sha=None, source_builds=None):
     lines = []
     header = (
         "# Generated by scripts/generate-manifest.py from "
@@ -188,28 +247,12 @@ def render(entries, sources, pbs_sha, source_sha, sqlite_sources=(), sqlite_sha=
         eol = EOL.get((e["major"], e["minor"]))
         if eol is None:
             raise SystemExit(f"no end-of-life date known for {e['major']}.{e['minor']}")
-        lines.append("")
-        lines.append("[[metadata.dependencies]]")
-        fields = [
-            ("id", "python"),
-            ("name", "CPython"),
-            ("version", version),
-            ("arch", ARCH[e["arch"]]),
-            ("os", "linux"),
-            ("uri", url),
-            ("checksum", "sha256:" + sha),
-            ("prefix", e["archive_prefix"]),
-            ("purl", f"pkg:generic/cpython@{version}?download_url={urllib.parse.quote(url, safe='')}"),
-        ]
-        for k, v in fields:
-            lines.append(f"{k} = {toml_str(v)}")
-        lines.append(f"cpes = [{toml_str(f'cpe:2.3:a:python:python:{version}:*:*:*:*:*:*:*')}]")
-        lines.append('licenses = ["PSF-2.0"]')
-        lines.append(f"deprecation_date = {toml_str(eol)}")
+        lines.extend(python_entry(version, None, ARCH[e["arch"]], url, sha, e["archive_prefix"], eol))
         src = sources.get(version)
         if src:
             lines.append(f"source = {toml_str(src['url'])}")
             lines.append(f"source-checksum = {toml_str('sha256:' + src['sha256'].lower())}")
+    lines.extend(render_source_builds(source_builds or {}))
     lines.extend(render_sqlite(sqlite_sources))
     return "\n".join(lines) + "\n"
 
@@ -226,9 +269,9 @@ def main(argv):
     with open(args.input, encoding="utf-8") as f:
         pbs = json.load(f)
     pbs_sha = sha256_file(args.input)
-    sources, source_sha = load_sources(args.source)
+    sources, source_builds, source_sha = load_sources(args.source)
     sqlite_sources, sqlite_sha = load_sqlite(args.sqlite)
-    block = render(select(pbs["entries"]), sources, pbs_sha, source_sha, sqlite_sources, sqlite_sha)
+    block = render(select(pbs["entries"]), sources, pbs_sha, source_sha, sqlite_sources, sqlite_sha, source_builds)
 
     with open(args.buildpack, "rb") as f:
         current = f.read().decode("utf-8")

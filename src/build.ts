@@ -16,7 +16,7 @@ import { installNltkData } from './layers/nltk-data';
 import { safeBuildEnv } from './unsafe-env';
 import { configureDownloads, fetchText } from './io/download';
 import { pathExists, readFile } from './io/fs';
-import { installPython } from './layers/python';
+import { installPython, prepareSourcePython } from './layers/python';
 import { startSqlite } from './layers/sqlite';
 import { writeWebConcurrency } from './layers/web-concurrency';
 import { formatDuration, listing, type Log } from './log';
@@ -38,9 +38,11 @@ export async function build(ctx: BuildContext, info: BuildpackInfo, log: Log): P
   logAnalysis(a, log);
 
   let env = BuildEnv.forBuildSteps(ctx.env);
+  // A Python compiled from source checks the compiler and headers first, before any download.
+  const source = await prepareSourcePython({ layersDir: ctx.layersDir, entry: a.python.entry, target: ctx.target, env: env.toRecord() });
   const sqlite = startSqlite({ layersDir: ctx.layersDir, ...a.sqlite, target: ctx.target, mirrors: a.mirrors, env });
   log.step(`Installing Python ${a.python.version}`);
-  const python = await installPython({ layersDir: ctx.layersDir, entry: a.python.entry, target: ctx.target, mirrors: a.mirrors, log });
+  const python = await installPython({ layersDir: ctx.layersDir, entry: a.python.entry, target: ctx.target, mirrors: a.mirrors, log, source });
   env = await sqlite.join(await env.withLayer(python.dir, python.env), log);
   await runHook('pre_compile', a.classic.hooks.pre_compile, { appDir: ctx.appDir, env: env.toRecord(), log });
 

@@ -91,6 +91,12 @@ async function readRestoredMetadata(tomlPath: string): Promise<Record<string, un
   }
 }
 
+/** The decision `openLayer` would make, without acting on it (to check prerequisites before any download). */
+export async function peekLayer<K extends LayerKey>(layersDir: string, def: LayerDefinition<K>, wanted: K): Promise<LayerDecision> {
+  const restored = await readRestoredMetadata(layerToml(layersDir, def.name));
+  return decideLayer(def, restored, await isDirectory(path.join(layersDir, def.name)), wanted);
+}
+
 /**
  * Reads what the restorer left, decides, and acts: on reuse it rewrites [types] at once (the
  * contents are already complete); on create it deletes the old metadata first, then the old

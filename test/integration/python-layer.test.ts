@@ -45,7 +45,7 @@ describe('python layer', () => {
     expect(version.stdout.trim()).toBe(`Python ${py311.version}`);
     expect(readLayerToml(s, 'python')).toEqual({
       types: { build: true, launch: true, cache: true },
-      metadata: { python_version: py311.version, arch: 'amd64', distro_name: expect.any(String), distro_version: expect.any(String), artifact_sha256: py311.sha256 },
+      metadata: { python_version: py311.version, arch: 'amd64', distro_name: expect.any(String), distro_version: expect.any(String), artifact_sha256: py311.sha256, build: 'prebuilt' },
     });
     // The relocated runtime compiles against its own headers: sysconfig points at the layer.
     const include = spawnSync(layerPython(s), ['-c', 'import sysconfig; print(sysconfig.get_paths()["include"])'], { encoding: 'utf8' });
