@@ -1,22 +1,12 @@
 // The pure decisions of a CPython source build (src/python/source-plan.ts), the summary parser of
 // source-build.ts, and the version resolution's choice between a prebuilt archive and a source entry.
-import { UserError } from '../../src/errors';
 import type { Dependency } from '../../src/python/manifest';
 import { resolvePython } from '../../src/python/resolve';
 import { modulesNotBuilt } from '../../src/python/source-build';
 import { configureArgs, headerChecks, isSourceEntry, missingPrerequisites, parseConfigureFlags, removableAfterInstall, sourceBuildKey, sslUnsupported } from '../../src/python/source-plan';
 import { repositoryBuildpack } from '../helpers/buildpack-manifest';
+import { userError } from '../helpers/user-error';
 import { forTarget } from '../../src/python/manifest';
-
-function thrown(f: () => unknown): UserError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof UserError) return e;
-    throw e;
-  }
-  throw new Error('expected a UserError');
-}
 
 describe('BP_PYTHON_CONFIGURE_FLAGS', () => {
   it('passes configure options and variables on, in order', () => {
@@ -25,15 +15,15 @@ describe('BP_PYTHON_CONFIGURE_FLAGS', () => {
   });
 
   it.each(['--prefix=/usr', '--prefix', '--exec-prefix=/opt', '--libdir=/lib64', '--bindir=/x', 'DESTDIR=/tmp/x'])('refuses %s, which would move the install, with a titled error', (flag) => {
-    const e = thrown(() => parseConfigureFlags(`--enable-ipv6 ${flag}`));
+    const e = userError(() => parseConfigureFlags(`--enable-ipv6 ${flag}`));
     expect(e.title).toBe('BP_PYTHON_CONFIGURE_FLAGS would move the Python install');
     expect(e.body.join('\n')).toContain(`"${flag}"`);
     expect(e.body.join('\n')).not.toContain('"--enable-ipv6"');
   });
 
   it('refuses ensurepip (the buildpack installs its own pinned pip) and words that are not configure options', () => {
-    expect(thrown(() => parseConfigureFlags('--with-ensurepip=install')).title).toBe('BP_PYTHON_CONFIGURE_FLAGS asks for ensurepip');
-    const odd = thrown(() => parseConfigureFlags('--enable-shared ; rm -rf / -O3'));
+    expect(userError(() => parseConfigureFlags('--with-ensurepip=install')).title).toBe('BP_PYTHON_CONFIGURE_FLAGS asks for ensurepip');
+    const odd = userError(() => parseConfigureFlags('--enable-shared ; rm -rf / -O3'));
     expect(odd.title).toBe('Invalid BP_PYTHON_CONFIGURE_FLAGS');
     expect(odd.body[0]).toContain('";", "rm", "-rf", "/" and "-O3"');
   });
