@@ -22,7 +22,7 @@ import {
   removableAfterInstall,
   sourceBuildKey,
   sourcePrefix,
-  sslUnsupported,
+  modulesToCheck,
   type HeaderCheck,
 } from './source-plan';
 
@@ -56,8 +56,8 @@ export async function planSourceBuild(env: Record<string, string>): Promise<Sour
 export interface Preflight {
   /** Optional headers that are absent: those modules will be missing. */
   missingOptional: HeaderCheck[];
-  /** The headers are OpenSSL 3 and this Python predates it: the ssl module cannot be built. */
-  sslUnsupported: boolean;
+  /** The OpenSSL headers are version 3 or later (which Python 3.6 and older predate). */
+  openssl3: boolean;
 }
 
 /**
@@ -84,7 +84,7 @@ export async function preflightSourceBuild(entry: Dependency, env: Record<string
     const required = missing.filter((h) => h.required);
     if (missingTools.length || required.length) throw missingPrerequisites(entry.version, { tools: missingTools, headers: required });
     const openssl3 = await probe('#include <openssl/opensslv.h>\n#if OPENSSL_VERSION_NUMBER < 0x30000000L\n#error older than OpenSSL 3\n#endif\n');
-    return { missingOptional: missing.filter((h) => !h.required), sslUnsupported: sslUnsupported(entry.version, openssl3 ? 0x30000000 : 0) };
+    return { missingOptional: missing.filter((h) => !h.required), openssl3 };
   } finally {
     await removePath(tmp);
   }
@@ -118,7 +118,6 @@ export async function compilePython(opts: CompileOptions): Promise<void> {
   const jobs = Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
   log.info(`Compiling Python ${version} from source: no prebuilt archive for this architecture. This happens once: the python layer is cached and reused until the version, the source, the compiler or BP_PYTHON_CONFIGURE_FLAGS change`);
   for (const h of opts.preflight.missingOptional) log.detail(`No ${h.header} (${h.name}): the ${h.modules} module will be missing (apt package ${h.apt})`);
-  if (opts.preflight.sslUnsupported) warnNoSsl(log, version);
 
   const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'python-cnb-cpython-'));
   try {
@@ -143,18 +142,36 @@ export async function compilePython(opts: CompileOptions): Promise<void> {
     reportModules(log, make.tail);
     await stage('make install', 'make', ['install']);
     const removed = await removeUnneeded(opts.prefix, version);
+    await checkModules(opts, log);
     log.info(`Compiled and installed Python ${version} in ${formatDuration(Date.now() - compileStarted)} (removed ${removed.length} test suite${removed.length === 1 ? '' : 's'} and the static libpython)`);
   } finally {
     await removePath(tmp);
   }
 }
 
-function warnNoSsl(log: Log, version: string): void {
-  log.warning(`Python ${version} is built without the ssl module`, [
-    `The build image has OpenSSL 3 headers, and Python ${version} predates OpenSSL 3: its ssl and _hashlib modules do not compile against them.`,
-    'Without ssl, pip cannot use https:// package indexes (an http:// index on a trusted host still works), and the app cannot make https requests.',
-    `Upgrade to a supported Python, or build on an image with OpenSSL 1.1 headers (for example one based on Debian 11 or Ubuntu 20.04) so that ssl is built.`,
-  ]);
+/** Imports the standard library's C modules with the new interpreter: what is missing is said, ssl loudly. */
+async function checkModules(opts: CompileOptions, log: Log): Promise<void> {
+  const version = opts.entry.version;
+  const python = path.join(opts.prefix, 'bin', `python${minorOf(version)}`);
+  // Python 2 and 3 alike; prints the modules that do not import.
+  const script = 'import sys\nmissing = []\nfor m in sys.argv[1:]:\n    try:\n        __import__(m)\n    except Exception:\n        missing.append(m)\nsys.stdout.write(" ".join(missing))\n';
+  const r = await run(python, ['-c', script, ...modulesToCheck(version)], { env: opts.env, keepLines: 20 });
+  if (r.exitCode !== 0) throw stageFailed(version, `${path.basename(python)} (the installed interpreter)`, r, opts.plan.userFlags);
+  const missing = r.tail.join(' ').trim().split(/\s+/).filter(Boolean);
+  if (missing.length === 0) {
+    log.detail(`${listing(modulesToCheck(version))}: all import`);
+    return;
+  }
+  log.detail(`These modules do not import: ${listing(missing)}`);
+  if (missing.includes('ssl')) {
+    log.warning(`Python ${version} was built without the ssl module`, [
+      opts.preflight.openssl3
+        ? `The build image has OpenSSL 3 headers, which Python ${version} predates: its ssl module did not compile against them.`
+        : 'Its ssl module did not compile against the build image\'s OpenSSL headers.',
+      'Without ssl, pip cannot use https:// package indexes (an http:// index on a trusted host still works), and the app cannot make https requests.',
+      'Upgrade to a supported Python, or build on an image with OpenSSL 1.1 headers (for example one based on Debian 11 or Ubuntu 20.04).',
+    ]);
+  }
 }
 
 /** CPython's own summary at the end of `make`: modules it could not build or found no headers for. */

@@ -129,9 +129,15 @@ export function missingPrerequisites(version: string, missing: { tools: string[]
   ]);
 }
 
-/** OpenSSL 3 (0x30000000) and later: Python 2.7 and 3.6 predate it. */
-export function sslUnsupported(version: string, opensslVersionNumber: number | undefined): boolean {
-  return opensslVersionNumber !== undefined && opensslVersionNumber >= 0x30000000 && before(version, 3, 7);
+/**
+ * Modules checked by importing them with the new interpreter once it is installed: what the log
+ * reports as missing. `ssl` is the one that matters most (pip and https), and the one that the
+ * oldest versions may fail to build against OpenSSL 3 (Debian 12, Ubuntu 22.04 and later), which
+ * they predate: 2.7.18 builds it (with deprecation warnings; only _hashlib is skipped, and hashlib
+ * falls back to CPython's own md5/sha1/sha2), older 3.x lines may not.
+ */
+export function modulesToCheck(version: string): string[] {
+  return ['ssl', 'zlib', 'ctypes', 'hashlib', 'bz2', 'sqlite3', 'readline', ...(before(version, 3, 3) ? [] : ['lzma'])];
 }
 
 /**

@@ -3,7 +3,7 @@
 import type { Dependency } from '../../src/python/manifest';
 import { resolvePython } from '../../src/python/resolve';
 import { modulesNotBuilt } from '../../src/python/source-build';
-import { configureArgs, headerChecks, isSourceEntry, missingPrerequisites, parseConfigureFlags, removableAfterInstall, sourceBuildKey, sslUnsupported } from '../../src/python/source-plan';
+import { configureArgs, headerChecks, isSourceEntry, missingPrerequisites, parseConfigureFlags, removableAfterInstall, sourceBuildKey, modulesToCheck } from '../../src/python/source-plan';
 import { repositoryBuildpack } from '../helpers/buildpack-manifest';
 import { userError } from '../helpers/user-error';
 import { forTarget } from '../../src/python/manifest';
@@ -76,12 +76,10 @@ describe('prerequisites', () => {
     expect(text).not.toContain('zlib');
   });
 
-  it('OpenSSL 3 headers rule out ssl for Python 2.7 and 3.6 only', () => {
-    expect(sslUnsupported('2.7.18', 0x30000000)).toBe(true);
-    expect(sslUnsupported('3.6.13', 0x30000000)).toBe(true);
-    expect(sslUnsupported('3.7.10', 0x30000000)).toBe(false);
-    expect(sslUnsupported('2.7.18', 0x1010117f)).toBe(false);
-    expect(sslUnsupported('2.7.18', undefined)).toBe(false);
+  it('the modules checked after the install: ssl first, lzma only for 3.x', () => {
+    expect(modulesToCheck('3.9.2')[0]).toBe('ssl');
+    expect(modulesToCheck('3.9.2')).toContain('lzma');
+    expect(modulesToCheck('2.7.18')).not.toContain('lzma');
   });
 
   it('the test suites are removed after the install', () => {
@@ -123,7 +121,7 @@ describe('manifest and resolution', () => {
     }
   });
 
-  const request = (spec: string) => [{ spec, kind: 'version' as const, origin: 'runtime.txt' }];
+  const request = (spec: string) => [{ spec, kind: 'version' as const, source: 'runtime.txt' as const, origin: 'runtime.txt' }];
   const resolve = (arch: string, spec: string) => resolvePython({ requests: request(spec), constraints: [], available: forTarget(own, 'python', { os: 'linux', arch }), arch, today: new Date('2026-12-01') });
 
   it('a prebuilt archive wins where one exists for the arch; the source entry is the fallback', () => {
