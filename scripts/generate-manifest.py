@@ -52,20 +52,10 @@ DEFAULT_SOURCE = os.path.join(REPO_ROOT, "..", "shared", "data", "cpython-source
 DEFAULT_SQLITE = os.path.join(REPO_ROOT, "..", "shared", "data", "sqlite", "sqlite-source.json")
 DEFAULT_BUILDPACK = os.path.join(REPO_ROOT, "buildpack.toml")
 
-# End of life per minor (PEP 602 five-year schedule; 3.8's is the actual EOL date).
-# The buildpack refuses or warns on versions past this date, so it must be exact.
-EOL = {
-    (2, 7): "2020-01-01T00:00:00Z",
-    (3, 6): "2021-12-23T00:00:00Z",
-    (3, 7): "2023-06-27T00:00:00Z",
-    (3, 8): "2024-10-07T00:00:00Z",
-    (3, 9): "2025-10-31T00:00:00Z",
-    (3, 10): "2026-10-31T00:00:00Z",
-    (3, 11): "2027-10-31T00:00:00Z",
-    (3, 12): "2028-10-31T00:00:00Z",
-    (3, 13): "2029-10-31T00:00:00Z",
-    (3, 14): "2030-10-31T00:00:00Z",
-}
+# End of life per minor: the buildpack's one table, src/python/end-of-life.json (the build warns on
+# and refuses versions past it, so it must be exact).
+with open(os.path.join(REPO_ROOT, "src", "python", "end-of-life.json"), encoding="utf-8") as _f:
+    EOL = {tuple(int(p) for p in minor.split(".")): f"{day}T00:00:00Z" for minor, day in json.load(_f)["minors"].items()}
 
 ALL_PATCHES_MINORS = {(3, 10), (3, 11), (3, 12), (3, 13), (3, 14)}
 NEWEST_ONLY_MINORS = {(3, 8), (3, 9)}

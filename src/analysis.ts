@@ -14,6 +14,7 @@ import type { HashedToolPin } from './layers/hashed-tool';
 import { MANAGERS, type DependencyInputs, type Manager } from './managers';
 import type { ToolPin } from './managers/install';
 import type { ToolId } from './managers/manager';
+import { checkToolRunsOn, choosePip, requiresPython } from './managers/tool-choice';
 import { sshSources } from './private-deps';
 import { definesFlaskApp, parseProcfile, type ProcfileEntry } from './processes';
 import { analyseProject, has, type AppSnapshot, type Project } from './project';
@@ -36,6 +37,8 @@ export interface BuildInputs {
   bindings: readonly Binding[];
   /** Build tool versions pinned in buildpack.toml ([metadata] pip-version, uv-version, poetry-version, pipenv-version). */
   pins: Readonly<Partial<Record<ToolId, string>>>;
+  /** The Pythons Poetry and Pipenv run on (buildpack.toml [metadata] <tool>-requires-python). */
+  toolRequiresPython?: Readonly<Partial<Record<HashedToolPin['id'], string>>>;
   /** The buildpack's requirements/<tool>.txt (Poetry, Pipenv: hash-pinned wheels), when present. */
   toolRequirements?: Readonly<Partial<Record<HashedToolPin['id'], Buffer>>>;
   today: Date;
@@ -55,7 +58,7 @@ export interface Analysis {
   project: Project;
   python: Resolution;
   /** Undefined when there is nothing to install. */
-  dependencies?: { manager: Manager; inputs: DependencyInputs; tool: ToolPin };
+  dependencies?: { manager: Manager; inputs: DependencyInputs; tool: ToolPin; toolReason?: string };
   sqlite: { wanted: boolean; explicit: boolean; entry?: Dependency };
   mirrors: ReadonlyArray<MirrorConfig | undefined>;
   processes: ProcessPlan;
@@ -88,7 +91,7 @@ export function analyse(input: BuildInputs): Analysis {
     today: input.today,
   });
   if (inputs?.pythonConstraint) checkProjectPython(inputs.pythonConstraint, python);
-  const dependencies = manager && inputs ? { manager, inputs, tool: toolPin(input, manager.tool) } : undefined;
+  const dependencies = manager && inputs ? { manager, inputs, ...toolPin(input, manager, python.version) } : undefined;
   return Object.freeze({
     project,
     python,
@@ -146,12 +149,25 @@ function checkProjectPython(project: { constraint: string; origin: string }, pyt
   ]);
 }
 
-function toolPin(input: BuildInputs, id: ToolId): ToolPin {
+/** The build tool release that installs, chosen for the Python (src/managers/tool-choice.ts). */
+function toolPin(input: BuildInputs, manager: Manager, pythonVersion: string): { tool: ToolPin; toolReason?: string } {
+  const id = manager.tool;
   const version = input.pins[id] ?? '';
-  if (id === 'pip' || id === 'uv') return pinnedTool(input.manifest, id, version, input.target);
+  if (id === 'pip') {
+    pinnedTool(input.manifest, id, version, input.target);
+    const choice = choosePip(forTarget(input.manifest, 'pip', input.target), version, pythonVersion);
+    return { tool: choice.entry, toolReason: choice.reason };
+  }
+  if (id === 'uv') {
+    const entry = pinnedTool(input.manifest, id, version, input.target);
+    checkToolRunsOn({ name: 'uv', version, requiresPython: requiresPython(entry) }, pythonVersion, 'uv (uv.lock)');
+    return { tool: entry };
+  }
   const requirements = input.toolRequirements?.[id];
   if (!version || !requirements) throw new Error(`buildpack.toml pins ${id} "${version}", and requirements/${id}.txt is ${requirements ? 'there' : 'missing'}: the buildpack is incomplete`);
-  return { id, name: id === 'poetry' ? 'Poetry' : 'Pipenv', version, requirements };
+  const name = id === 'poetry' ? 'Poetry' : 'Pipenv';
+  checkToolRunsOn({ name, version, requiresPython: input.toolRequiresPython?.[id] }, pythonVersion, id === 'poetry' ? 'Poetry (poetry.lock)' : 'Pipenv (a Pipfile without Pipfile.lock)');
+  return { tool: { id, name, version, requirements } };
 }
 
 /** The manifest entry of a build tool pinned in buildpack.toml ([metadata] pip-version, uv-version). */

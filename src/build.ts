@@ -81,7 +81,8 @@ async function readInputs(ctx: BuildContext, info: BuildpackInfo): Promise<Build
     const file = path.join(ctx.buildpackDir, 'requirements', `${id}.txt`);
     if (await pathExists(file)) toolRequirements[id] = await readFile(file);
   }
-  return { app, env: ctx.env, target: ctx.target, plan, manifest, operator, bindings, pins, toolRequirements, today: new Date() };
+  const toolRequiresPython = { poetry: String(info.metadata['poetry-requires-python'] ?? ''), pipenv: String(info.metadata['pipenv-requires-python'] ?? '') };
+  return { app, env: ctx.env, target: ctx.target, plan, manifest, operator, bindings, pins, toolRequirements, toolRequiresPython, today: new Date() };
 }
 
 function logApp(app: AppSnapshot, ctx: BuildContext, log: Log): void {

@@ -55,8 +55,9 @@ const INSTALL_ENV: Readonly<Record<string, string>> = { SOURCE_DATE_EPOCH: '3155
 
 export async function installDependencies(opts: { ctx: BuildContext; analysis: Analysis; python: InstalledPython; bindings: readonly Binding[]; env: BuildEnv; log: Log }): Promise<{ venvDir: string; env: BuildEnv }> {
   const { ctx, analysis, log } = opts;
-  const { manager, inputs, tool: pin } = analysis.dependencies!;
+  const { manager, inputs, tool: pin, toolReason } = analysis.dependencies!;
   log.step(`Installing dependencies with ${pin.id} from ${inputs.label}`);
+  if (toolReason) log.info(toolReason);
   for (const note of inputs.notes ?? []) log.info(note);
   const layersDir = ctx.layersDir;
   const pythonVersion = analysis.python.version;

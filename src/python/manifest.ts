@@ -32,6 +32,8 @@ export const Dependency = z
     purl: z.string().optional(),
     cpes: z.array(z.string()).optional(),
     licenses: z.array(z.string()).optional(),
+    /** A tool wheel's Requires-Python, from its METADATA (src/managers/tool-choice.ts picks the pip that admits the runtime). */
+    'requires-python': z.string().optional(),
     // TOML datetimes parse as Date; quoted strings stay strings. Either is accepted.
     deprecation_date: z.union([z.string(), z.date()]).optional(),
     source: z.string().optional(),

@@ -5,12 +5,31 @@ import * as pep440 from '@renovatebot/pep440';
 import semver from 'semver';
 import { UserError, printable } from '../errors';
 import { listing } from '../log';
+import END_OF_LIFE from './end-of-life.json';
 import { deprecationDate, type Dependency } from './manifest';
 import type { VersionRequest } from './version-request';
 import { isSourceEntry } from './source-plan';
 
-/** Minors that are end-of-life upstream; a request for one that the manifest lacks says so. */
-const OLDEST_SUPPORTED_MINOR: [number, number] = [3, 8];
+const EOL_DAYS: Readonly<Record<string, string>> = END_OF_LIFE.minors;
+
+/** The day a minor's upstream security fixes stopped (or stop), from end-of-life.json; undefined for a minor it does not list. */
+export function endOfLife(minor: string): Date | undefined {
+  const day = EOL_DAYS[minor];
+  return day ? new Date(`${day}T00:00:00Z`) : undefined;
+}
+
+/** An entry's end of life: its own deprecation_date (an operator's may differ), else the table's date for its minor. */
+function endOfLifeOf(e: Dependency): Date | undefined {
+  return deprecationDate(e) ?? endOfLife(minorOf(e.version));
+}
+
+/** Is a minor past its end of life? Minors older than every one the table lists (3.5, 2.6) are. */
+function isPastEndOfLife(minor: string, today: Date): boolean {
+  const eol = endOfLife(minor);
+  if (eol) return eol.getTime() <= today.getTime();
+  const oldestListed = Object.keys(EOL_DAYS).filter((m) => m.split('.')[0] === minor.split('.')[0]).sort(compareVersions)[0];
+  return oldestListed === undefined ? Number(minor.split('.')[0]) < 3 : compareVersions(minor, oldestListed) < 0;
+}
 
 export interface PlanConstraint {
   /** As another buildpack wrote it: "3.12", "3.12.*", ">=3.11", "~3.12" (semver, Paketo style). */
@@ -113,7 +132,7 @@ export function resolvePython(input: {
   if (stable.length === 0) {
     throw new UserError(`No Python runtime available for ${input.arch}`, ['The dependency manifest has no CPython for this architecture.', 'Add entries with BP_PYTHON_MANIFEST, or build on a supported architecture (amd64, arm64).']);
   }
-  const isSupported = (e: Dependency) => (deprecationDate(e)?.getTime() ?? Infinity) > input.today.getTime();
+  const isSupported = (e: Dependency) => (endOfLifeOf(e)?.getTime() ?? Infinity) > input.today.getTime();
   const meetsConstraints = (v: string) => input.constraints.every((c) => satisfiesConstraint(v, c.constraint) !== false);
   for (const c of input.constraints) {
     if (satisfiesConstraint('3.0.0', c.constraint) === undefined) {
@@ -131,7 +150,7 @@ export function resolvePython(input: {
     // For a specifier, the newest *supported* match: an open range must not pick an EOL minor
     // just because it is listed, nor a newer one an operator has deprecated.
     entry = request.kind === 'specifier' ? (matching.find(isSupported) ?? matching[0]) : matching[0];
-    if (!entry) throw unavailable(request, stable, input.arch, availableText);
+    if (!entry) throw unavailable(request, stable, input.arch, availableText, input.today);
     notes.push(`${request.origin} asks for ${request.spec}: ${entry.version}`);
     const conflict = input.constraints.find((c) => satisfiesConstraint(entry!.version, c.constraint) === false);
     if (conflict) {
@@ -169,25 +188,36 @@ export function resolvePython(input: {
   }
 
   if (isSourceEntry(entry)) notes.push(`Python ${entry.version} has no prebuilt archive for ${input.arch}: it will be compiled from its python.org source`);
-  const eol = deprecationDate(entry);
+  const eol = endOfLifeOf(entry);
   if (eol && eol.getTime() <= input.today.getTime()) {
+    const newest = stable.find(isSupported);
     warnings.push({
       title: `Python ${minorOf(entry.version)} has reached end-of-life`,
-      body: [`Python ${minorOf(entry.version)} stopped receiving security fixes on ${eol.toISOString().slice(0, 10)}.`, `Upgrade to a supported version, for example ${stable.find(isSupported)?.version ?? 'a newer one'}.`],
+      body: [
+        `Python ${minorOf(entry.version)} stopped receiving security fixes on ${day(eol)}. It still builds, but gets no fixes, and packages are dropping support for it.`,
+        newest ? `The newest supported version is ${newest.version}: upgrade the app and ask for ${minorOf(newest.version)} (runtime.txt, .python-version or BP_PYTHON_VERSION).` : 'Upgrade the app to a supported version.',
+      ],
     });
   }
   return { entry, version: entry.version, request, notes, warnings };
 }
 
-function unavailable(request: VersionRequest, stable: readonly Dependency[], arch: string, availableText: string): UserError {
+const day = (d: Date) => d.toISOString().slice(0, 10);
+
+function unavailable(request: VersionRequest, stable: readonly Dependency[], arch: string, availableText: string, today: Date): UserError {
   const where = `${request.origin} asks for Python ${request.spec}`;
   if (request.kind === 'specifier') {
     return new UserError('No Python version matches requires-python', [`${where}, and no available version satisfies it.`, availableText, 'Widen requires-python, or add a runtime.txt / .python-version naming one of the versions above.']);
   }
   const [major, minor] = request.spec.split('.').map(Number) as [number, number];
   const newestKnown = stable[0]!.version;
-  if (major < OLDEST_SUPPORTED_MINOR[0] || (major === OLDEST_SUPPORTED_MINOR[0] && minor < OLDEST_SUPPORTED_MINOR[1])) {
-    return new UserError(`Python ${major}.${minor} has reached end-of-life`, [`${where}, which no longer receives security fixes and is not provided by this buildpack.`, availableText, `Upgrade the app and ask for a supported version, for example ${minorOf(newestKnown)}.`]);
+  // An end-of-life minor is refused only when the manifest has no build of it (an operator's or a
+  // source entry makes it installable, with the warning above).
+  const wanted = `${major}.${minor}`;
+  if (!stable.some((e) => minorOf(e.version) === wanted) && isPastEndOfLife(wanted, today)) {
+    const eol = endOfLife(wanted);
+    const since = eol ? `stopped receiving security fixes on ${day(eol)}` : 'no longer receives security fixes';
+    return new UserError(`Python ${wanted} has reached end-of-life`, [`${where}, which ${since} and is not provided by this buildpack.`, availableText, `Upgrade the app and ask for a supported version, for example ${minorOf(newestKnown)}.`]);
   }
   if (compareVersions(request.spec, newestKnown) > 0 && !stable.some((e) => minorOf(e.version) === `${major}.${minor}`)) {
     return new UserError(`Python ${request.spec} is not available yet`, [`${where}, which is newer than any version this buildpack knows (the newest is ${newestKnown}).`, availableText, 'Check the version for typos, or ask for one of the versions above.']);

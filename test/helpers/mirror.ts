@@ -37,6 +37,8 @@ import { Transform } from 'node:stream';
 import * as zlib from 'node:zlib';
 import * as TOML from '@iarna/toml';
 import * as tar from 'tar-stream';
+import END_OF_LIFE from '../../src/python/end-of-life.json';
+import { buildpackDependencies } from './buildpack-manifest';
 
 const DEFAULT_ROOT = path.resolve(__dirname, '..', '..', '.cache', 'fixtures', 'runtimes');
 
@@ -96,7 +98,10 @@ export interface RuntimeArtifact {
 
 export interface FixtureIndex {
   runtimes: RuntimeArtifact[];
+  /** The default pip (buildpack.toml pip-version). */
   pip: { id: 'pip'; version: string; file: string; sha256: string; size: number } | null;
+  /** Every pinned pip, one per Python line (absent from fixtures made before there were several). */
+  pips?: Array<{ id: 'pip'; version: string; file: string; sha256: string; size: number }>;
   /** The linux/amd64 uv wheel (absent from fixtures made before uv support). */
   uv?: { id: 'uv'; version: string; file: string; sha256: string; size: number } | null;
   sqlite: { id: 'sqlite'; version: string; file: string; sha256: string; size: number; prefix: string } | null;
@@ -121,16 +126,8 @@ export interface ManifestEntry {
   [extra: string]: unknown;
 }
 
-// PEP 602 end-of-life per minor, as in scripts/generate-manifest.py.
-const EOL: Record<string, string> = {
-  '3.8': '2024-10-07T00:00:00Z',
-  '3.9': '2025-10-31T00:00:00Z',
-  '3.10': '2026-10-31T00:00:00Z',
-  '3.11': '2027-10-31T00:00:00Z',
-  '3.12': '2028-10-31T00:00:00Z',
-  '3.13': '2029-10-31T00:00:00Z',
-  '3.14': '2030-10-31T00:00:00Z',
-};
+// End of life per minor: the buildpack's one table, as scripts/generate-manifest.py writes it.
+const EOL: Record<string, string> = Object.fromEntries(Object.entries(END_OF_LIFE.minors).map(([minor, day]) => [minor, `${day}T00:00:00Z`]));
 
 const FIXED_MTIME = new Date('2020-01-01T00:00:00Z');
 
@@ -495,7 +492,14 @@ export function runtimeManifestEntries(mirror: Mirror, options: RuntimeManifestO
     purl: `pkg:pypi/${w.id}@${w.version}`,
     licenses,
   });
-  if (index.pip && options.pip !== false) entries.push(wheelEntry(index.pip, ['MIT']));
+  // Every pinned pip, with the Requires-Python buildpack.toml records for that wheel (the build picks by it).
+  if (options.pip !== false) {
+    const pinned = buildpackDependencies('pip');
+    for (const pip of index.pips ?? (index.pip ? [index.pip] : [])) {
+      const requiresPython = pinned.find((d) => d.checksum === `sha256:${pip.sha256}`)?.['requires-python'];
+      entries.push({ ...wheelEntry(pip, ['MIT']), ...(requiresPython && { 'requires-python': requiresPython }) });
+    }
+  }
   if (index.uv && options.uv !== false) entries.push(wheelEntry(index.uv, ['MIT', 'Apache-2.0'], { arch: 'amd64', os: 'linux' }));
   if (index.sqlite && options.sqlite !== false) {
     const uri = uriFor ? uriFor(index.sqlite.file) : mirror.urlFor(index.sqlite.file);

@@ -43,10 +43,8 @@ set -euo pipefail
 
 # Bump when the archive layout changes: sidecars with another FORMAT are rebuilt.
 FORMAT=4
-# Pinned so the fixture (and every sha256 derived from it) is stable; 26.3 was the newest
-# pip on PyPI when this was written (`pip index versions pip`).
-PIP_VERSION=26.3
-PIP_SHA256=f3b60b20ffaadd4415ed7957212a38ac63fa4c5fa375bd0f4a797777940fad13
+# The pip wheels are buildpack.toml's (one per Python line; read below): each is fetched and its
+# sha256 checked against the manifest, so the mirror serves every pip the buildpack may choose.
 # buildpack.toml's uv-version and its linux/amd64 wheel.
 UV_VERSION=0.13.9
 UV_WHEEL=uv-0.13.9-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl
@@ -428,23 +426,33 @@ done
 for v in "${versions[@]}"; do
   build_runtime "$PYENV_ROOT/versions/$v" "$v"
 done
-fetch_wheel pip "$PIP_VERSION" "pip-$PIP_VERSION-py3-none-any.whl" "$PIP_SHA256"
+# "<version> <wheel file name> <sha256>" for every pip in buildpack.toml, and its pip-version (the default).
+PIP_VERSION=$("$HOSTPY" -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb"))["metadata"]["pip-version"])' "$REPO/buildpack.toml")
+while read -r version wheel sha; do
+  fetch_wheel pip "$version" "$wheel" "$sha"
+done < <("$HOSTPY" - "$REPO/buildpack.toml" <<'PY'
+import sys, tomllib, urllib.parse
+for d in tomllib.load(open(sys.argv[1], "rb"))["metadata"]["dependencies"]:
+    if d["id"] == "pip":
+        print(d["version"], urllib.parse.unquote(d["uri"].rsplit("/", 1)[1]), d["checksum"].removeprefix("sha256:"))
+PY
+)
 fetch_wheel uv "$UV_VERSION" "$UV_WHEEL" "$UV_SHA256"
 fetch_sqlite
 
 # index.json: assembled from the sidecars every run (cheap), newest version first.
-"$HOSTPY" - "$OUT" "${versions[@]}" <<'PY'
+"$HOSTPY" - "$OUT" "$PIP_VERSION" "${versions[@]}" <<'PY'
 import glob, json, os, sys
-out = sys.argv[1]
-wanted = set(sys.argv[2:])
-runtimes, pip, uv, sqlite = [], None, None, None
+out, pip_default = sys.argv[1], sys.argv[2]
+wanted = set(sys.argv[3:])
+runtimes, pips, uv, sqlite = [], [], None, None
 for side in sorted(glob.glob(os.path.join(out, "**", "*.json"), recursive=True)):
     if os.path.basename(side) == "index.json":
         continue
     d = json.load(open(side))
     d.pop("format", None)
     if d.get("id") == "pip":
-        pip = d
+        pips.append(d)
     elif d.get("id") == "uv":
         uv = d
     elif d.get("id") == "sqlite":
@@ -459,7 +467,9 @@ index = {
     "about": "Fixture artifacts made by test/setup/prepare-runtimes.sh and served by test/helpers/mirror.ts. "
              "'file' is relative to this directory; 'build_prefix_files' are relative to the entry's 'prefix' inside the archive.",
     "runtimes": runtimes,
-    "pip": pip,
+    # pip: the default (buildpack.toml pip-version); pips: every pinned pip, one per Python line.
+    "pip": next((d for d in pips if d["version"] == pip_default), None),
+    "pips": pips,
     "uv": uv,
     "sqlite": sqlite,
 }

@@ -54,6 +54,29 @@ describe('resolvePython', () => {
     expect(res.warnings.map((w) => w.title)).toContain('Python 3.9 has reached end-of-life');
   });
 
+  it('the end-of-life warning says since when and names the newest supported version', () => {
+    const body = resolve([r('3.9.2')]).warnings.find((w) => w.title === 'Python 3.9 has reached end-of-life')!.body.join(' ');
+    expect(body).toMatch(/stopped receiving security fixes on 2025-10-31[\s\S]*The newest supported version is 3\.14\.7/);
+  });
+
+  it.each([
+    ['2.7.18', '2.7', '2020-01-01'],
+    ['3.6.13', '3.6', '2021-12-23'],
+    ['3.7.10', '3.7', '2023-06-27'],
+  ])('%s installs, with the end-of-life warning, when the manifest has it (an entry without deprecation_date: the table dates it)', (version, minor, since) => {
+    const { deprecation_date: _, ...undated } = dep(version);
+    const res = resolve([r(version)], { available: [...available, undated] });
+    expect(res.version).toBe(version);
+    const warning = res.warnings.find((w) => w.title === `Python ${minor} has reached end-of-life`);
+    expect(warning?.body.join(' ')).toMatch(new RegExp(`on ${since}[\\s\\S]*newest supported version is 3\\.14\\.7`));
+  });
+
+  it('a refused end-of-life minor says since when; one older than the table is refused without a date', () => {
+    expect(errorOf(() => resolve([r('3.7')]))).toMatch(/Python 3\.7 has reached end-of-life\nruntime\.txt asks for Python 3\.7, which stopped receiving security fixes on 2023-06-27/);
+    expect(errorOf(() => resolve([r('3.5.10')]))).toMatch(/Python 3\.5 has reached end-of-life\n.*no longer receives security fixes/);
+    expect(errorOf(() => resolve([r('3.8.1')]))).toMatch(/Python 3\.8\.1 is not available for amd64/); // 3.8 is provided (3.8.8)
+  });
+
   it('an old pinned patch notes the newer one', () => expect(resolve([r('3.12.4')]).notes.join('\n')).toMatch(/newer patch release is available: 3\.12\.14/));
 
   it.each([
