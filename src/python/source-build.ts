@@ -70,7 +70,7 @@ export async function preflightSourceBuild(entry: Dependency, env: Record<string
   const { cc, args } = compilerCommand(env);
   const tools = [cc, 'make', ...(/\.(tar\.xz|txz)$/i.test(entry.uri.split(/[?#]/)[0]!) ? ['xz'] : [])];
   const missingTools: string[] = [];
-  for (const t of tools) if (!(await which(t, env))) missingTools.push(t === cc && cc === 'cc' ? 'cc (a C compiler)' : t);
+  for (const t of tools) if (!(await which(t, env))) missingTools.push(t !== cc ? t : env.CC?.trim() ? `CC=${env.CC.trim()} (the C compiler)` : 'cc (a C compiler)');
   const checks = headerChecks(entry.version);
   if (missingTools.some((t) => t.startsWith(cc))) {
     // Without a compiler the headers cannot be probed: report the compiler (and make) first.
