@@ -130,13 +130,14 @@ export async function relocate(dir: string, minor: string): Promise<string[]> {
   const lib = path.join(dir, 'lib', `python${minor}`);
   const candidates: string[] = [];
   for (const e of await listDir(lib)) {
-    if (e.kind === 'file' && /^(_sysconfigdata_.*\.py|_sysconfig_vars_.*\.json)$/.test(e.name)) candidates.push(path.join(lib, e.name));
-    if (e.kind === 'dir' && e.name.startsWith(`config-${minor}`)) candidates.push(path.join(lib, e.name, 'Makefile'), path.join(lib, e.name, 'python-config.py'));
+    // Python 2.7 (an operator's build-runtime archive) names them _sysconfigdata.py and config/.
+    if (e.kind === 'file' && /^(_sysconfigdata(_.*)?\.py|_sysconfig_vars_.*\.json)$/.test(e.name)) candidates.push(path.join(lib, e.name));
+    if (e.kind === 'dir' && (e.name.startsWith(`config-${minor}`) || e.name === 'config')) candidates.push(path.join(lib, e.name, 'Makefile'), path.join(lib, e.name, 'python-config.py'));
   }
   candidates.push(path.join(dir, 'bin', `python${minor}-config`));
   for (const e of await listDir(path.join(dir, 'lib', 'pkgconfig'))) if (e.name.endsWith('.pc')) candidates.push(path.join(dir, 'lib', 'pkgconfig', e.name));
 
-  const sysconfig = candidates.find((c) => path.basename(c).startsWith('_sysconfigdata_'));
+  const sysconfig = candidates.find((c) => path.basename(c).startsWith('_sysconfigdata'));
   if (!sysconfig) return [];
   const m = /['"]prefix['"]\s*:\s*['"]([^'"]+)['"]/.exec(await fsp.readFile(sysconfig, 'utf8'));
   const oldPrefix = m?.[1];
