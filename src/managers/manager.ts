@@ -34,6 +34,8 @@ export interface InstallStep {
   /** The empty venv to fill, and its python. */
   venvDir: string;
   venvPython: string;
+  /** Python 2: venvDir is a plain prefix (no venv module); pip installs with --prefix (src/layers/site-packages.ts). */
+  prefixInstall?: boolean;
   /** The runtime's python3 (pip runs from it, with --python at the venv). */
   python: string;
   /** The build tool's executable (<layer>/bin/uv); tools installed as packages run as `python -m`. */

@@ -24,7 +24,9 @@ export function pipInstallCommon(inputs: DependencyInputs): string[] {
 export async function runPip(step: InstallStep, args: readonly string[], env = step.env, shown: (arg: string) => string = (a) => a): Promise<void> {
   const { inputs, log } = step;
   log.info(`Running: pip ${args.map(shown).join(' ')}`);
-  await runOrThrow(step.python, ['-m', 'pip', '--python', step.venvPython, ...args], { cwd: step.appDir, env: env.toRecord(), onOutput: (c) => log.commandOutput(c) }).catch(async (e: unknown) => {
+  // Python 2's pip (20.3.4) has no --python: it runs with the runtime and installs with --prefix.
+  const where = step.prefixInstall ? [...args, ...(args[0] === 'install' ? ['--prefix', step.venvDir, '--no-warn-script-location'] : [])] : ['--python', step.venvPython, ...args];
+  await runOrThrow(step.python, ['-m', 'pip', ...where], { cwd: step.appDir, env: env.toRecord(), onOutput: (c) => log.commandOutput(c) }).catch(async (e: unknown) => {
     // pip failed for want of a compiler or git: say that the build image lacks it, not pip's words.
     if (e instanceof CommandFailed) {
       const missing = missingBuildToolError(e.tail, await buildTools(env.toRecord()), inputs.label);
