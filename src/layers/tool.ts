@@ -80,12 +80,12 @@ async function installToolWheel(opts: { entry: Dependency; layerDir: string; pyt
     const wheel = path.join(tmp, downloadFileName(entry.uri, `${entry.id}-${entry.version}-py3-none-any.whl`));
     const { url } = applyMirror(entry.uri, opts.mirrors);
     const dl = await downloadVerified(url, sha256Of(entry), (body) => pipeline(body, createWriteStream(wheel)), { reset: () => fsp.rm(wheel, { force: true }) }).catch(rethrowExplained);
-    // pip installs itself from its own wheel (`python pip.whl/pip install pip.whl`, as ensurepip and
-    // virtualenv bootstrap it): a CPython compiled from source has no bundled pip to run.
-    const pip = entry.id === 'pip' ? [path.join(wheel, 'pip')] : ['-m', 'pip'];
-    await runOrThrow(opts.python, [...pip, 'install', '--isolated', '--no-cache-dir', '--no-index', '--no-deps', '--user', '--quiet', '--no-warn-script-location', wheel], {
+    // pip installs itself, run from its own wheel (pip supports `python pip.whl/pip`): a runtime
+    // compiled from source has no bundled pip, and a bundled one may not run the options below.
+    const installer = entry.id === 'pip' ? [path.join(wheel, 'pip')] : ['-m', 'pip'];
+    await runOrThrow(opts.python, [...installer, 'install', '--isolated', '--no-cache-dir', '--no-index', '--no-deps', '--user', '--quiet', '--no-warn-script-location', wheel], {
       env: opts.env.with({ PYTHONUSERBASE: opts.layerDir, PIP_DISABLE_PIP_VERSION_CHECK: '1', SOURCE_DATE_EPOCH: '315532801' }).toRecord(),
-    }).catch(whenCommandFails(() => ({ title: `Could not install ${entry.name} ${entry.version}`, lead: `The runtime's bundled pip failed to install the pinned ${entry.name} wheel:` })));
+    }).catch(whenCommandFails(() => ({ title: `Could not install ${entry.name} ${entry.version}`, lead: `${entry.id === 'pip' ? 'pip, run from its wheel,' : "The runtime's bundled pip"} failed to install the pinned ${entry.name} wheel:` })));
     return dl.bytes;
   } finally {
     await fsp.rm(tmp, { recursive: true, force: true });

@@ -1,8 +1,12 @@
 // What the managers that install with pip share (requirements.txt, Pipfile.lock, the project):
 // vendor/ wheels as the only source, the common arguments, and one pip run with its failure words.
+import * as path from 'node:path';
+import * as pep440 from '@renovatebot/pep440';
+import type { BuildEnv } from '../cnb/build-env';
 import { whenCommandFails } from '../explain';
 import { CommandFailed } from '../failures';
 import { runOrThrow, which } from '../io/exec';
+import { listDir } from '../io/fs';
 import { pipErrorLines } from '../python/dependencies';
 import { missingBuildToolError, type BuildTools } from '../python/missing-tools';
 import type { AppSnapshot } from '../project';
@@ -20,13 +24,40 @@ export function pipInstallCommon(inputs: DependencyInputs): string[] {
   return ['install', '--progress-bar', 'off', '--no-input', ...(inputs.vendoredWheels.length ? ['--no-index', '--find-links', 'vendor'] : [])];
 }
 
+/** pip learnt `--python <interpreter>` (install into another environment) in 22.3. */
+export function pipHasPythonOption(pipVersion: string): boolean {
+  return pep440.valid(pipVersion) !== null && pep440.gte(pipVersion, '22.3');
+}
+
+/**
+ * How pip runs for the venv: `python -m pip --python <venv>` from the pip layer; a pip older than
+ * 22.3 (for Python 3.6 and 2.7) has no --python, so the venv's own python runs it, importing it
+ * from the pip layer's site-packages through PYTHONPATH.
+ */
+async function pipCommand(step: InstallStep, env: BuildEnv): Promise<{ command: string; args: string[]; env: BuildEnv }> {
+  const old = await installedOldPip(path.dirname(path.dirname(step.tool)));
+  if (!old) return { command: step.python, args: ['-m', 'pip', '--python', step.venvPython], env };
+  return { command: step.venvPython, args: ['-m', 'pip'], env: env.with({ PYTHONPATH: old }) };
+}
+
+/** The pip layer's site-packages (<layer>/lib/pythonX.Y/site-packages) when the pip there is older than 22.3. */
+async function installedOldPip(layerDir: string): Promise<string | undefined> {
+  for (const lib of await listDir(path.join(layerDir, 'lib'))) {
+    const sitePackages = path.join(layerDir, 'lib', lib.name, 'site-packages');
+    const info = (await listDir(sitePackages)).find((e) => /^pip-[^-]+\.dist-info$/.test(e.name));
+    if (info) return pipHasPythonOption(info.name.slice('pip-'.length, -'.dist-info'.length)) ? undefined : sitePackages;
+  }
+  return undefined;
+}
+
 /** Runs `python -m pip --python <venv> <args>` in the app directory. `shown` replaces args in the log line. */
 export async function runPip(step: InstallStep, args: readonly string[], env = step.env, shown: (arg: string) => string = (a) => a): Promise<void> {
   const { inputs, log } = step;
   log.info(`Running: pip ${args.map(shown).join(' ')}`);
-  // Python 2's pip (20.3.4) has no --python: it runs with the runtime and installs with --prefix.
-  const where = step.prefixInstall ? [...args, ...(args[0] === 'install' ? ['--prefix', step.venvDir, '--no-warn-script-location'] : [])] : ['--python', step.venvPython, ...args];
-  await runOrThrow(step.python, ['-m', 'pip', ...where], { cwd: step.appDir, env: env.toRecord(), onOutput: (c) => log.commandOutput(c) }).catch(async (e: unknown) => {
+  const pip = await pipCommand(step, env);
+  // Python 2 has no venv: its environment is a plain prefix that pip installs into (src/layers/site-packages.ts).
+  const into = step.prefixInstall && args[0] === 'install' ? ['--prefix', step.venvDir, '--no-warn-script-location'] : [];
+  await runOrThrow(pip.command, [...pip.args, ...args, ...into], { cwd: step.appDir, env: pip.env.toRecord(), onOutput: (c) => log.commandOutput(c) }).catch(async (e: unknown) => {
     // pip failed for want of a compiler or git: say that the build image lacks it, not pip's words.
     if (e instanceof CommandFailed) {
       const missing = missingBuildToolError(e.tail, await buildTools(env.toRecord()), inputs.label);

@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import * as TOML from '@iarna/toml';
 import * as tar from 'tar-stream';
+import { buildpackDependencies } from '../helpers/buildpack-manifest';
 import {
   type FixtureIndex,
   type Mirror,
@@ -255,8 +256,13 @@ const realIndex = path.resolve(__dirname, '..', '..', '.cache', 'fixtures', 'run
     expect(index.runtimes.some((r) => r.flavor === 'full' && r.prefix === 'python/install/' && r.compression === 'zstd')).toBe(true);
     expect(index.pip?.file).toMatch(/^pip\/pip-[\d.]+-py3-none-any\.whl$/);
     expect(index.sqlite).toMatchObject({ version: '3.52.0', prefix: 'sqlite-autoconf-3520000/' });
-    for (const a of [...index.runtimes, index.pip!, index.sqlite!]) {
+    for (const a of [...index.runtimes, index.pip!, index.sqlite!, ...(index.pips ?? [])]) {
       expect(fs.statSync(path.join(dir, a.file)).size).toBe(a.size);
     }
+  });
+
+  it('index.json lists every pip wheel buildpack.toml pins, by its sha256 (one per Python line)', () => {
+    const pinned = buildpackDependencies('pip').map((d) => `${d.version} ${d.checksum}`);
+    expect((readFixtureIndex().pips ?? []).map((p) => `${p.version} sha256:${p.sha256}`).sort()).toEqual(pinned.sort());
   });
 });

@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as TOML from '@iarna/toml';
+import { buildpackDependencies } from '../helpers/buildpack-manifest';
 import { createScenario, layerPath, readLayerToml, REPO_ROOT, runBuild, type Scenario } from '../helpers/lifecycle';
 import { readFixtureIndex, startMirror, writeRuntimeManifest } from '../helpers/mirror';
 import { startPackageIndex } from '../helpers/package-index';
@@ -87,7 +88,8 @@ describe('npm run package -- --offline', () => {
     const toml = TOML.parse(fs.readFileSync(path.join(bpDir, 'buildpack.toml'), 'utf8')) as { metadata: { dependencies: Array<{ id: string; version: string; uri: string; checksum: string; arch?: string }> } };
     const deps = toml.metadata.dependencies;
     expect(deps.filter((d) => d.id === 'python').map((d) => d.version)).toEqual(['3.11.7']);
-    expect(deps.some((d) => d.id === 'pip')).toBe(true);
+    // Every pinned pip (one per Python line), each with the Requires-Python the build chooses by.
+    expect(deps.filter((d) => d.id === 'pip').map((d) => `${d.version} ${(d as { 'requires-python'?: string })['requires-python']}`).sort()).toEqual(buildpackDependencies('pip').map((d) => `${d.version} ${d['requires-python']}`).sort());
     expect(deps.every((d) => !d.arch || d.arch === 'amd64')).toBe(true);
     for (const d of deps) {
       expect(d.uri.startsWith(`file://${bpDir}/dependencies/${d.checksum.slice('sha256:'.length)}/`)).toBe(true);

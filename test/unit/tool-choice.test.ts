@@ -1,12 +1,16 @@
 // The build tool release per Python line (src/managers/tool-choice.ts), over the repository's own
 // buildpack.toml: every pip entry, the pins and the Pythons Poetry and Pipenv run on.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { analyse, type BuildInputs } from '../../src/analysis';
+import { pipHasPythonOption } from '../../src/managers/pip-runner';
 import { checkToolRunsOn, choosePip, requiresPython } from '../../src/managers/tool-choice';
 import { buildpackManifest, type Dependency } from '../../src/python/manifest';
 import { AMD64, buildpackDependencies, repositoryBuildpack } from '../helpers/buildpack-manifest';
 import { userError } from '../helpers/user-error';
 
 const pips = buildpackDependencies('pip');
+const UV_APP = path.join(__dirname, '..', 'fixtures', 'apps', 'uv');
 const pinned = String(repositoryBuildpack().metadata['pip-version']);
 
 describe('pip per Python line', () => {
@@ -44,6 +48,12 @@ describe('pip per Python line', () => {
     for (const e of buildpackDependencies('uv')) expect(requiresPython(e)).toBe('>=3.8');
   });
 
+  it('the pips for 3.6 and 2.7 have no --python (they run from the venv); the others do', () => {
+    expect(pips.map((e) => `${e.version} ${pipHasPythonOption(e.version)}`)).toEqual(['26.3 true', '26.0.1 true', '25.0.1 true', '24.0 true', '21.3.1 false', '20.3.4 false']);
+    expect(pipHasPythonOption('22.3')).toBe(true);
+    expect(pipHasPythonOption('22.2.2')).toBe(false);
+  });
+
   it('an operator pip without requires-python admits every Python; a pip newer than the pin is not chosen', () => {
     const entry = (version: string, rp?: string): Dependency => ({ id: 'pip', version, uri: `https://example.com/pip-${version}-py3-none-any.whl`, checksum: `sha256:${'a'.repeat(64)}`, ...(rp ? { 'requires-python': rp } : {}) });
     expect(choosePip([entry('26.3', '>=3.10'), entry('23.0')], '26.3', '3.7.10').entry.version).toBe('23.0');
@@ -62,7 +72,7 @@ describe('uv, Poetry, Pipenv: one release each, and the Pythons it runs on', () 
 
   const { metadata } = repositoryBuildpack();
   const runtime = (version: string) => ({ id: 'python', version, uri: `https://example.com/python-${version}.tar.gz`, checksum: `sha256:${'1'.repeat(64)}`, arch: 'amd64' });
-  const manifest = buildpackManifest({ dependencies: [...(metadata.dependencies as unknown[]).filter((d) => (d as Dependency).id !== 'python'), runtime('3.9.18'), runtime('3.12.1')] });
+  const manifest = buildpackManifest({ dependencies: [...(metadata.dependencies as unknown[]).filter((d) => (d as Dependency).id !== 'python'), runtime('3.7.10'), runtime('3.9.18'), runtime('3.12.1')] });
   const inputs = (files: Record<string, string>): BuildInputs => ({
     app: { entries: Object.keys(files).map((name) => ({ name, kind: 'file' as const })), files: Object.fromEntries(Object.entries(files).map(([k, v]) => [k, { ok: true as const, bytes: Buffer.from(v) }])) },
     env: { BP_PYTHON_SQLITE: 'false' },
@@ -76,7 +86,7 @@ describe('uv, Poetry, Pipenv: one release each, and the Pythons it runs on', () 
     today: new Date('2026-12-01'),
   });
 
-  it('the analysis picks pip for the runtime and logs why; Poetry and Pipenv on 3.9 fail before any download', () => {
+  it('the analysis picks pip for the runtime and logs why; Poetry and Pipenv on 3.9 and uv on 3.7 fail before any download', () => {
     const a = analyse(inputs({ 'runtime.txt': 'python-3.9.18\n', 'requirements.txt': 'flask==3.1.3\n' }));
     expect(a.dependencies?.tool.version).toBe('26.0.1');
     expect(a.dependencies?.toolReason).toMatch(/^Using pip 26\.0\.1, .* >=3\.9 admits Python 3\.9\.18; pip 26\.3 needs >=3\.10$/);
@@ -85,5 +95,9 @@ describe('uv, Poetry, Pipenv: one release each, and the Pythons it runs on', () 
     expect(poetry.title).toBe('Poetry 2.5.1 needs Python >=3.10,<4.0; this app uses Python 3.9.18');
     const pipenv = userError(() => analyse(inputs({ 'runtime.txt': 'python-3.9.18\n', Pipfile: '[packages]\nflask = "*"\n' })));
     expect(pipenv.title).toBe('Pipenv 2026.10.3 needs Python >=3.10; this app uses Python 3.9.18');
+    const uvApp = { pyproject: fs.readFileSync(path.join(UV_APP, 'pyproject.toml'), 'utf8'), lock: fs.readFileSync(path.join(UV_APP, 'uv.lock'), 'utf8') };
+    expect(userError(() => analyse(inputs({ 'runtime.txt': 'python-3.7.10\n', 'pyproject.toml': uvApp.pyproject, 'uv.lock': uvApp.lock }))).title).toBe('uv 0.13.9 needs Python >=3.8; this app uses Python 3.7.10');
+    expect(analyse(inputs({ 'runtime.txt': 'python-3.9.18\n', 'pyproject.toml': uvApp.pyproject, 'uv.lock': uvApp.lock })).dependencies?.tool.version).toBe('0.13.9');
+    expect(analyse(inputs({ 'runtime.txt': 'python-3.7.10\n', 'requirements.txt': 'six==1.17.0\n' })).dependencies?.tool.version).toBe('24.0');
   });
 });
