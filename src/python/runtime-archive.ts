@@ -65,7 +65,8 @@ export async function relocatableScripts(prefix: string, version: string): Promi
     if (!stat.isFile() || stat.size > 1024 * 1024) continue;
     const text = await fsp.readFile(file, 'utf8').catch(() => '');
     const [first, ...rest] = text.split('\n');
-    if (!first?.startsWith(`#!${bin}/python`)) continue;
+    // An absolute shebang to the interpreter of the prefix it was built for (wherever that was).
+    if (!first || !/^#!\/\S*\/bin\/python[\d.]*$/.test(first.trim())) continue;
     const trampoline = ['#!/bin/sh', `'''exec' "$(dirname -- "$(realpath -- "$0")")"/'python${minorOf(version)}' "$0" "$@"`, "' '''"];
     await fsp.writeFile(file, [...trampoline, ...rest].join('\n'));
     changed.push(name);
