@@ -9,7 +9,7 @@
  *   npm run bench                       full: 1 warm-up + 5 counted runs of everything
  *   npm run bench -- --quick            CI: 1 warm-up + 2 counted, skips the 40-package app
  *   --runs N --warmup N                 override the counts
- *   --only detect,package,runtime,flask,django,lifecycle,sqlite,start,pack  a subset (row groups)
+ *   --only detect,package,runtime,flask,django,lifecycle,sqlite,start,source-runtime,pack  a subset (row groups)
  *   --buildpack-dir DIR                 the buildpack under test (default $TEST_BUILDPACK_DIR, else
  *                                       the repository); a packaged buildpack (bin/detect is an
  *                                       executable, not a script) is reported as "packaged"
@@ -39,7 +39,7 @@ import { readFixtureIndex, startMirror, writeRuntimeManifest, type Mirror, type 
 import { startPackageIndex, type PackageIndex } from '../test/helpers/package-index';
 import { freePort, startRegistry, type Registry } from '../test/helpers/registry';
 import { pullImage, pushRunImage, runRegistryBuild, startWebProcess, type RegistryBuildResult } from '../test/helpers/image';
-import { useLoopbackSources } from '../test/helpers/sources';
+import { sourceRuntimeEntry, useLoopbackSources } from '../test/helpers/sources';
 import { packBuild, packEnv, runCommand, runWeb, startPackSources } from '../test/pack/support';
 
 // ---------------------------------------------------------------------------------------------
@@ -438,6 +438,44 @@ async function benchSqlite(w: World): Promise<Row[]> {
       note: saved !== undefined ? `running SQLite beside the Python install saves ~${Math.round(saved)} ms against doing both one after the other (without + compile - with)` : undefined,
     },
   ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// source-runtime: a cold build that compiles CPython 2.7.18 from its python.org source (Debian's
+// copy, test/setup/cpython-sources.sh), served at its python.org URL by a second loopback mirror.
+// Full mode only, one run: the compile takes minutes. Reports the compile (configure + make +
+// install, from the log) and the python layer's size.
+
+async function benchSourceRuntime(w: World): Promise<Row[]> {
+  say('source-runtime');
+  const base = { id: 'source-runtime', scenario: 'cold build, Python 2.7.18 app (requirements.txt) compiling CPython from source' };
+  if (w.opts.quick) return [{ ...base, status: 'skipped', note: 'skipped in --quick (a CPython compile takes minutes)' }];
+  const root = path.join(REPO_ROOT, '.cache', 'fixtures', 'cpython-source');
+  if (!fs.existsSync(root)) return [{ ...base, status: 'skipped', note: 'no .cache/fixtures/cpython-source: run test/setup/cpython-sources.sh' }];
+  const sources = await startMirror({ root });
+  const s = createScenario('source-python-2.7.18', { buildpackDir: w.opts.buildpackDir });
+  try {
+    await useLoopbackSources(s, { mirror: w.mirror, index: w.index }, { extraEntries: [sourceRuntimeEntry('2.7.18')] });
+    s.setEnv('BP_DEPENDENCY_MIRROR_WWW_PYTHON_ORG', sources.url);
+    const r = buildOk('source-runtime', await runBuild(s, { upTo: 'builder', timeoutMs: 90 * 60 * 1000 }));
+    const compiled = /Compiled and installed Python [\d.]+ in ([^ (]+(?: [^ (]+)?)/.exec(r.buildLog);
+    const compileMs = compiled ? parseDurationMs(compiled[1]!) : undefined;
+    const layerBytes = Number(spawnSync('du', ['-sb', path.join(s.buildpackLayersDir, 'python')], { encoding: 'utf8' }).stdout.split('\t')[0]);
+    return [
+      {
+        ...base,
+        status: 'ok',
+        measures: 'builder phase, fresh cache',
+        runs: 1,
+        ours: figures([{ ms: r.phases.builder!.durationMs }]),
+        ...(compileMs !== undefined ? { also: { 'compile alone (configure + make + install, from the log)': figures([{ ms: compileMs }])! } } : {}),
+        note: `python layer ${(layerBytes / 1024 ** 2).toFixed(1)} MiB; load average ${os.loadavg()[0]!.toFixed(1)}`,
+      },
+    ];
+  } finally {
+    s.cleanup();
+    await sources.close();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1117,6 +1155,7 @@ async function main(): Promise<void> {
     }
     if (!opts.compare && want('sqlite')) rows.push(...(await benchSqlite(w)));
     if (!opts.compare && want('start')) rows.push(...(await benchAppStart(w)));
+    if (!opts.compare && want('source-runtime')) rows.push(...(await benchSourceRuntime(w)));
     if (!opts.compare && want('pack')) rows.push(...(await benchPack(w)));
   } finally {
     cleanupScenarios();

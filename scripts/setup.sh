@@ -3,7 +3,8 @@
 # (root; Node 20, Go and the pyenv CPythons present). Idempotent and quick when all is there.
 #   1. system packages (apt)        2. npm ci
 #   3. the real CNB lifecycle (scripts/install-lifecycle.sh), the build/run users, the run image
-#   4. fixtures: CPython archives for the loopback mirror (test/setup/prepare-runtimes.sh) and the
+#   4. fixtures: CPython archives for the loopback mirror (test/setup/prepare-runtimes.sh), python.org
+#      source tarballs from Debian's archive (test/setup/cpython-sources.sh), and the
 #      loopback package index (test/setup/fill-index.sh; the only step that reaches PyPI)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -35,6 +36,8 @@ bash test/setup/run-image.sh
 
 step "fixtures: runtime archives"
 bash test/setup/prepare-runtimes.sh
+step "fixtures: CPython sources (Debian's copies of python.org's tarballs)"
+bash test/setup/cpython-sources.sh
 step "fixtures: package index"
 bash test/setup/fill-index.sh
 step "setup done"

@@ -21,12 +21,12 @@ import { countInstalledPackages } from './sbom/installed';
 import { chosenEntries, writeMissingSboms } from './sbom/layers';
 import { configureDownloads, fetchText } from './io/download';
 import { pathExists, readFile } from './io/fs';
-import { installPython } from './layers/python';
+import { installPython, prepareSourcePython } from './layers/python';
 import { startSqlite } from './layers/sqlite';
 import { writeWebConcurrency } from './layers/web-concurrency';
 import { formatDuration, listing, type Log } from './log';
 import { dropDependencyLayers, installDependencies, peekVenv } from './managers/install';
-import { launchLayerTypes, logLayerReuse } from './layers/reuse';
+import { launchLayerTypes, logLayerReuse, withSourceRuntime } from './layers/reuse';
 import { TOOL_IDS } from './managers/manager';
 import { chooseProcesses } from './processes';
 import { describeEntry, readAppForBuild, type AppSnapshot } from './project';
@@ -70,15 +70,17 @@ async function buildSteps(ctx: BuildContext, info: BuildpackInfo, log: Log, { pa
   debug.chosen(a);
 
   let env = BuildEnv.forBuildSteps(ctx.env);
+  // A Python compiled from source checks the compiler and headers first, before any download.
+  const source = await prepareSourcePython({ layersDir: ctx.layersDir, entry: a.python.entry, target: ctx.target, env: env.toRecord() });
   const sqlite = startSqlite({ layersDir: ctx.layersDir, ...a.sqlite, target: ctx.target, mirrors: a.mirrors, env });
   // Which of the python and site-packages layers this build needs as files (src/layers/reuse.ts):
   // the venv is known before Python, which is needed only to create it or to run a hook.
-  const needs = a.buildNeeds;
+  const needs = source ? withSourceRuntime(a.buildNeeds) : a.buildNeeds;
   const venvPlan = a.dependencies ? await peekVenv({ layersDir: ctx.layersDir, analysis: a, target: ctx.target, keepInImage: needs.venv.length === 0 }) : undefined;
   const pythonNeededNow = needs.python.length > 0 || (venvPlan !== undefined && venvPlan.action === 'create');
   logLayerReuse(needs, log);
   log.step(`Installing Python ${a.python.version}`);
-  const python = await installPython({ layersDir: ctx.layersDir, entry: a.python.entry, target: ctx.target, mirrors: a.mirrors, reuse: { types: launchLayerTypes(needs.python), keepInImage: !pythonNeededNow }, log });
+  const python = await installPython({ layersDir: ctx.layersDir, entry: a.python.entry, target: ctx.target, mirrors: a.mirrors, reuse: { types: launchLayerTypes(needs.python), keepInImage: !pythonNeededNow }, log, source });
   env = await sqlite.join(await env.withLayer(python.dir, python.env), log);
   await runHook('pre_compile', a.classic.hooks.pre_compile, { appDir: ctx.appDir, env: env.toRecord(), log });
 

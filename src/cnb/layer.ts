@@ -152,7 +152,8 @@ export async function openLayer<K extends LayerKey>(
   return { name: def.name, dir, decision, commit };
 }
 
-/** The decision openLayer would take, without acting on it (what a later step needs, known early). */
+/** The decision openLayer would take, without acting on it (what a later step needs, known early;
+ *  prerequisites checked before any download). */
 export async function peekLayer<K extends LayerKey>(layersDir: string, def: LayerDefinition<K>, wanted: K, options: OpenLayerOptions = {}): Promise<LayerDecision> {
   const restored = await readRestoredMetadata(layerToml(layersDir, def.name));
   return decideLayer(def, restored, await isDirectory(path.join(layersDir, def.name)), wanted, options.force, options.keepInImage);

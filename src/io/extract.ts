@@ -12,7 +12,8 @@
 // writer thread is the critical path, as tar is in `curl | tar -xz`.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { spawn } from 'node:child_process';
+import { Duplex, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Worker } from 'node:worker_threads';
 import * as zlib from 'node:zlib';
@@ -21,13 +22,36 @@ import * as tar from 'tar-stream';
 import { UnsafeArchive } from '../failures';
 import { ArchiveRefusal, ArchiveTree, DEFAULT_TREE_LIMITS, type TreeLimits } from './archive-tree';
 
-export type Compression = 'gzip' | 'zstd' | 'none';
+export type Compression = 'gzip' | 'zstd' | 'xz' | 'none';
 
 export function compressionOf(uri: string): Compression {
   const p = uri.split(/[?#]/)[0]!.toLowerCase();
   if (p.endsWith('.tar.gz') || p.endsWith('.tgz')) return 'gzip';
   if (p.endsWith('.tar.zst') || p.endsWith('.tzst')) return 'zstd';
+  if (p.endsWith('.tar.xz') || p.endsWith('.txz')) return 'xz';
   return 'none';
+}
+
+/**
+ * xz through the `xz` program (python.org's source tarballs; Node has no xz and the pure-JS
+ * decoders are an order of magnitude slower). Only source builds use it, and their preflight
+ * checks that `xz` is on PATH. A non-zero exit (a corrupt stream) fails the pipeline.
+ */
+function xzDecoder(): NodeJS.ReadWriteStream {
+  const child = spawn('xz', ['--decompress', '--stdout'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => {
+    if (stderr.length < 2000) stderr += c.toString();
+  });
+  const duplex = Duplex.from({ writable: child.stdin, readable: child.stdout });
+  child.on('error', (e) => duplex.destroy(e));
+  child.on('exit', (code, signal) => {
+    if (code !== 0 && !duplex.destroyed) duplex.destroy(new Error(`xz failed (${signal ?? `exit code ${code}`}): ${stderr.trim()}`));
+  });
+  duplex.on('close', () => {
+    if (child.exitCode === null) child.kill();
+  });
+  return duplex;
 }
 
 /** fzstd's streaming decoder as a Node Transform (Node 20 has no zstd in zlib). */
@@ -491,6 +515,7 @@ export async function extractTar(input: Readable, dest: string, options: { compr
   // Larger output chunks than zlib's 16 KiB: fewer round trips between the threadpool and this thread.
   if (options.compression === 'gzip') stages.push(zlib.createGunzip({ chunkSize: 128 * 1024 }));
   if (options.compression === 'zstd') stages.push(zstdDecoder());
+  if (options.compression === 'xz') stages.push(xzDecoder());
   stages.push(sizeCap(limits.maxUnpackedBytes, () => current));
   try {
     await pipeline([input, ...stages, extract] as unknown as NodeJS.ReadWriteStream[]);

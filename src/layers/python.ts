@@ -1,21 +1,26 @@
-// The `python` layer (launch; build and cache only for apps whose every build runs Python: see
-// src/layers/reuse.ts): CPython from a verified python-build-standalone archive (or compiled from
-// source), relocated to the layer and finished by src/python/stdlib-bytecode.ts (hash-based stdlib
-// bytecode; no -O/-OO bytecode, no bundled pip). Key: python version, arch, distro, artifact
-// sha256, and how the layer is finished (RUNTIME_LAYOUT). When this build runs nothing from it and
-// it is unchanged, the previous image's layer is kept as it is (no restore, no re-tar).
+// The `python` layer (launch; build and cache only for apps whose every build runs Python, and
+// always for a Python compiled from source: see src/layers/reuse.ts): CPython from a verified
+// python-build-standalone archive, relocated to the layer, or, for a manifest entry of kind
+// "source", compiled from its verified python.org tarball with the layer as the prefix
+// (src/python/source-build.ts). Both are finished by src/python/stdlib-bytecode.ts (bytecode valid
+// in the image; no -O/-OO bytecode, no bundled pip). Key: python version, arch, distro, artifact
+// sha256, how it was built ("prebuilt", or the compiler and BP_PYTHON_CONFIGURE_FLAGS) and how the
+// layer is finished (RUNTIME_LAYOUT). When this build runs nothing from it and it is unchanged, the
+// previous image's layer is kept as it is (no restore, no re-tar).
 // Heroku keys its python layer the same way and logs every reason, "to prevent support tickets
 // blamed on a stack upgrade that were really caused by the app's Python version".
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Target } from '../cnb/context';
 import { LayerEnv, writeLayerEnv } from '../cnb/env';
-import { defineLayer, openLayer, stringKey, type OpenLayerOptions } from '../cnb/layer';
+import { defineLayer, openLayer, peekLayer, stringKey, type OpenLayerOptions } from '../cnb/layer';
 import { listDir, pathExists, removePath } from '../io/fs';
 import { formatDuration, type Log } from '../log';
 import { sha256Of, type Dependency } from '../python/manifest';
 import type { MirrorConfig } from '../python/mirrors';
 import { bootstrapPipPath, finishRuntimeInstall, RUNTIME_LAYOUT } from '../python/stdlib-bytecode';
+import { compilePython, planSourceBuild, preflightSourceBuild, type Preflight, type SourceBuildPlan } from '../python/source-build';
+import { isSourceEntry } from '../python/source-plan';
 import { fetchIntoLayer, logCacheHit, logCacheMiss, targetKey } from './kit';
 import { KEPT_NOTE } from './reuse';
 
@@ -23,13 +28,14 @@ export const pythonLayer = defineLayer({
   name: 'python',
   // The default; each build sets its own (launchLayerTypes in src/layers/reuse.ts).
   types: { build: true, launch: true, cache: true },
-  key: stringKey(['python_version', 'arch', 'distro_name', 'distro_version', 'artifact_sha256', 'layout'] as const),
+  key: stringKey(['python_version', 'arch', 'distro_name', 'distro_version', 'artifact_sha256', 'build', 'layout'] as const),
   reasons: {
     python_version: (a, b) => `the Python version changed from ${a} to ${b}`,
     arch: (a, b) => `the architecture changed from ${a} to ${b}`,
     distro_name: (a, b) => `the build image's distro changed from ${a} to ${b}`,
     distro_version: (a, b) => `the build image's distro version changed from ${a} to ${b}`,
     artifact_sha256: () => 'the runtime archive in the manifest changed (new checksum)',
+    build: (a, b) => (a === 'prebuilt' || b === 'prebuilt' ? `it was ${a === 'prebuilt' ? 'a prebuilt archive' : 'compiled from source'} and is now ${b === 'prebuilt' ? 'a prebuilt archive' : 'compiled from source'}` : `the compiler or BP_PYTHON_CONFIGURE_FLAGS changed (was: ${a.replace(/^source; /, '')})`),
     layout: () => 'this buildpack version finishes the runtime differently (hash-based bytecode, no -O/-OO bytecode or bundled pip)',
   },
 });
@@ -46,6 +52,32 @@ export interface InstalledPython {
   bootstrapPip?: string;
 }
 
+/** A source entry's build, decided before any download: the key part, and the preflight when it will compile. */
+export interface SourcePython {
+  plan: SourceBuildPlan;
+  /** Undefined when the cached layer will be reused (nothing to compile, nothing to check). */
+  preflight?: Preflight;
+  /** The build env the compiler runs with. */
+  env: Record<string, string>;
+}
+
+function layerKey(entry: Dependency, target: Target, source: SourcePython | undefined) {
+  return { python_version: entry.version, ...targetKey(target), artifact_sha256: sha256Of(entry), build: source ? source.plan.key : 'prebuilt', layout: RUNTIME_LAYOUT };
+}
+
+/**
+ * For a source entry, before any download (the SQLite layer's included): the compiler identity and
+ * BP_PYTHON_CONFIGURE_FLAGS (part of the key), and, unless the cached layer will be reused, the
+ * check for a compiler, make and the headers, which fails with one titled error naming all that is missing.
+ */
+export async function prepareSourcePython(opts: { layersDir: string; entry: Dependency; target: Target; env: Record<string, string> }): Promise<SourcePython | undefined> {
+  if (!isSourceEntry(opts.entry)) return undefined;
+  const source: SourcePython = { plan: await planSourceBuild(opts.env), env: opts.env };
+  const decision = await peekLayer(opts.layersDir, pythonLayer, layerKey(opts.entry, opts.target, source));
+  if (decision.action !== 'reuse') source.preflight = await preflightSourceBuild(opts.entry, opts.env);
+  return source;
+}
+
 export async function installPython(opts: {
   layersDir: string;
   entry: Dependency;
@@ -54,13 +86,15 @@ export async function installPython(opts: {
   /** This build's [types] (cached or not) and whether it runs Python (else an unchanged layer is kept in the image). */
   reuse: Pick<OpenLayerOptions, 'types' | 'keepInImage'>;
   log: Log;
+  source?: SourcePython;
 }): Promise<InstalledPython> {
   const { entry, log } = opts;
   const minor = entry.version.split('.').slice(0, 2).join('.');
-  const layer = await openLayer(opts.layersDir, pythonLayer, { python_version: entry.version, ...targetKey(opts.target), artifact_sha256: sha256Of(entry), layout: RUNTIME_LAYOUT }, opts.reuse);
+  const layer = await openLayer(opts.layersDir, pythonLayer, layerKey(entry, opts.target, opts.source), opts.reuse);
   const d = layer.decision;
-  const env = pythonEnv(layer.dir, minor);
-  const installed = { dir: layer.dir, kept: d.action === 'keep', python: path.join(layer.dir, 'bin', 'python3'), env };
+  const env = pythonEnv(layer.dir, entry.version);
+  // Python 2 installs bin/python2 and bin/python, no python3.
+  const installed = { dir: layer.dir, kept: d.action === 'keep', python: path.join(layer.dir, 'bin', entry.version.startsWith('2.') ? 'python2' : 'python3'), env };
   if (d.action === 'keep') {
     logCacheHit(log, `Python ${entry.version}`);
     log.detail(KEPT_NOTE);
@@ -74,7 +108,11 @@ export async function installPython(opts: {
   logCacheMiss(log, 'Python', d, (k) => k.python_version);
 
   const started = Date.now();
-  await fetchIntoLayer(entry, layer.dir, { prefix: entry.prefix ?? 'python/', what: `Python ${entry.version}`, mirrors: opts.mirrors, log }).catch(async (e) => {
+  const source = opts.source;
+  const install = source
+    ? compilePython({ entry, prefix: layer.dir, plan: source.plan, preflight: source.preflight ?? (await preflightSourceBuild(entry, source.env)), env: source.env, mirrors: opts.mirrors, log })
+    : fetchIntoLayer(entry, layer.dir, { prefix: entry.prefix ?? 'python/', what: `Python ${entry.version}`, mirrors: opts.mirrors, log });
+  await install.catch(async (e) => {
     await removePath(layer.dir); // no half-installed layer: its metadata was removed before we began
     throw e;
   });
@@ -99,14 +137,20 @@ export async function installPython(opts: {
  * (python-build-standalone README; Heroku sets the same in python.rs). Never PYTHONHOME: the
  * relocatable runtime finds its stdlib from its own location, and a PYTHONHOME breaks venvs.
  */
-export function pythonEnv(dir: string, minor: string): LayerEnv {
+export function pythonEnv(dir: string, version: string): LayerEnv {
   return LayerEnv.empty()
     .override('PYTHONUNBUFFERED', '1')
     .default('LANG', 'C.UTF-8')
     // $PORT is not in the CNB spec; Heroku-style apps expect it. A user value wins (default).
     .default('PORT', '8080', 'launch')
-    .prepend('CPATH', path.join(dir, 'include', `python${minor}`), ':', 'build')
+    .prepend('CPATH', path.join(dir, 'include', includeDirName(version)), ':', 'build')
     .prepend('PKG_CONFIG_PATH', path.join(dir, 'lib', 'pkgconfig'), ':', 'build');
+}
+
+/** include/python3.X, or python3.Xm for 3.4-3.7, whose default ABI flags had an "m" (pymalloc). */
+function includeDirName(version: string): string {
+  const [major, minor] = version.split('.').map(Number) as [number, number];
+  return `python${major}.${minor}${major === 3 && minor >= 4 && minor <= 7 ? 'm' : ''}`;
 }
 
 /**
@@ -119,13 +163,14 @@ export async function relocate(dir: string, minor: string): Promise<string[]> {
   const lib = path.join(dir, 'lib', `python${minor}`);
   const candidates: string[] = [];
   for (const e of await listDir(lib)) {
-    if (e.kind === 'file' && /^(_sysconfigdata_.*\.py|_sysconfig_vars_.*\.json)$/.test(e.name)) candidates.push(path.join(lib, e.name));
-    if (e.kind === 'dir' && e.name.startsWith(`config-${minor}`)) candidates.push(path.join(lib, e.name, 'Makefile'), path.join(lib, e.name, 'python-config.py'));
+    // Python 2.7 (an operator's build-runtime archive) names them _sysconfigdata.py and config/.
+    if (e.kind === 'file' && /^(_sysconfigdata(_.*)?\.py|_sysconfig_vars_.*\.json)$/.test(e.name)) candidates.push(path.join(lib, e.name));
+    if (e.kind === 'dir' && (e.name.startsWith(`config-${minor}`) || e.name === 'config')) candidates.push(path.join(lib, e.name, 'Makefile'), path.join(lib, e.name, 'python-config.py'));
   }
   candidates.push(path.join(dir, 'bin', `python${minor}-config`));
   for (const e of await listDir(path.join(dir, 'lib', 'pkgconfig'))) if (e.name.endsWith('.pc')) candidates.push(path.join(dir, 'lib', 'pkgconfig', e.name));
 
-  const sysconfig = candidates.find((c) => path.basename(c).startsWith('_sysconfigdata_'));
+  const sysconfig = candidates.find((c) => path.basename(c).startsWith('_sysconfigdata'));
   if (!sysconfig) return [];
   const m = /['"]prefix['"]\s*:\s*['"]([^'"]+)['"]/.exec(await fsp.readFile(sysconfig, 'utf8'));
   const oldPrefix = m?.[1];

@@ -49,6 +49,12 @@ export function buildNeeds(input: { django: boolean; classic: ClassicPlan; env: 
   return { venv, python };
 }
 
+/** A Python compiled from source stays cached (build and cache), so that it compiles once, not on
+ *  every build that changes the dependencies. */
+export function withSourceRuntime(needs: BuildNeeds): BuildNeeds {
+  return { ...needs, python: [...needs.python, 'on a Python compiled from source (cached, so that it compiles once)'] };
+}
+
 /**
  * [types] of a launch layer (python, site-packages): build and cache when every build needs its
  * files, else launch only. Not build: the restorer (lifecycle 0.21) restores the metadata of a

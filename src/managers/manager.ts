@@ -34,6 +34,8 @@ export interface InstallStep {
   /** The empty venv to fill, and its python. */
   venvDir: string;
   venvPython: string;
+  /** Python 2: venvDir is a plain prefix (no venv module); pip installs with --prefix (src/layers/site-packages.ts). */
+  prefixInstall?: boolean;
   /** The runtime's python3 (pip runs from it, with --python at the venv). */
   python: string;
   /** A sys.path entry with a pip, for a manager whose tool layer holds none (Pipenv installs its

@@ -55,7 +55,9 @@ export async function runPip(step: InstallStep, args: readonly string[], env = s
   const { inputs, log } = step;
   log.info(`Running: pip ${args.map(shown).join(' ')}`);
   const pip = await pipCommand(step, env);
-  await runOrThrow(pip.command, [...pip.args, ...args], { cwd: step.appDir, env: pip.env.toRecord(), onOutput: (c) => log.commandOutput(c) }).catch(async (e: unknown) => {
+  // Python 2 has no venv: its environment is a plain prefix that pip installs into (src/layers/site-packages.ts).
+  const into = step.prefixInstall && args[0] === 'install' ? ['--prefix', step.venvDir, '--no-warn-script-location'] : [];
+  await runOrThrow(pip.command, [...pip.args, ...args, ...into], { cwd: step.appDir, env: pip.env.toRecord(), onOutput: (c) => log.commandOutput(c) }).catch(async (e: unknown) => {
     // pip failed for want of a compiler or git: say that the build image lacks it, not pip's words.
     if (e instanceof CommandFailed) {
       const missing = missingBuildToolError(e.tail, await buildTools(env.toRecord()), inputs.label);

@@ -20,6 +20,11 @@ export const Dependency = z
     checksum: Sha256,
     os: z.string().optional(),
     arch: z.string().optional(),
+    /**
+     * Our field: "source" for a python.org source tarball that the python layer compiles (where no
+     * prebuilt archive exists for the target); absent for a prebuilt archive.
+     */
+    kind: z.enum(['archive', 'source']).optional(),
     /** Our field: the directory inside the archive that holds the install ("python/", "python/install/"). */
     prefix: z.string().optional(),
     /** Prebuilt artifacts for one distro only (e.g. a compiled SQLite): { name, version }. */
@@ -52,7 +57,7 @@ function parseDependencies(list: unknown, where: string): Dependency[] {
     const issue = r.error.issues[0]!;
     throw new UserError(`Invalid dependency manifest ${where}`, [
       `Entry ${i + 1} (${JSON.stringify((raw as { id?: unknown })?.id ?? '?')} ${JSON.stringify((raw as { version?: unknown })?.version ?? '?')}): ${issue.path.join('.') || 'entry'} ${issue.message}.`,
-      'Each entry needs id, version, uri and checksum = "sha256:<hex>", and may have os, arch, prefix, purl, cpes, licenses, deprecation_date.',
+      'Each entry needs id, version, uri and checksum = "sha256:<hex>", and may have os, arch, kind ("source" for a source tarball to compile), prefix, purl, cpes, licenses, deprecation_date.',
     ]);
   });
 }

@@ -8,6 +8,7 @@ import { listing } from '../log';
 import END_OF_LIFE from './end-of-life.json';
 import { deprecationDate, type Dependency } from './manifest';
 import type { VersionRequest } from './version-request';
+import { isSourceEntry } from './source-plan';
 
 const EOL_DAYS: Readonly<Record<string, string>> = END_OF_LIFE.minors;
 
@@ -125,7 +126,8 @@ export function resolvePython(input: {
   defaultVersion?: string;
   today: Date;
 }): Resolution {
-  const stable = input.available.filter((e) => STABLE.test(e.version)).sort((a, b) => compareVersions(b.version, a.version));
+  // Newest first; of one version, a prebuilt archive before a source tarball (compiling is the fallback).
+  const stable = input.available.filter((e) => STABLE.test(e.version)).sort((a, b) => compareVersions(b.version, a.version) || Number(isSourceEntry(a)) - Number(isSourceEntry(b)));
   const availableText = `Available for ${input.arch}: ${describeAvailable(stable) || '(none)'}.`;
   if (stable.length === 0) {
     throw new UserError(`No Python runtime available for ${input.arch}`, ['The dependency manifest has no CPython for this architecture.', 'Add entries with BP_PYTHON_MANIFEST, or build on a supported architecture (amd64, arm64).']);
@@ -185,6 +187,7 @@ export function resolvePython(input: {
     notes.push(`No version requested: using the default, ${entry.version}${wanted ? ` (the operator's default ${wanted})` : ' (the newest stable release)'}`);
   }
 
+  if (isSourceEntry(entry)) notes.push(`Python ${entry.version} has no prebuilt archive for ${input.arch}: it will be compiled from its python.org source`);
   const eol = endOfLifeOf(entry);
   if (eol && eol.getTime() <= input.today.getTime()) {
     const newest = stable.find(isSupported);

@@ -66,13 +66,18 @@ export async function finishRuntimeInstall(prefix: string, opts: { minor: string
   const started = Date.now();
   const stdlib = path.join(prefix, 'lib', `python${opts.minor}`);
   const bundledPip = await moveBundledPipAside(prefix, stdlib);
-  const bytecode = await compileStdlib(path.join(prefix, 'bin', 'python3'), stdlib);
+  const legacy = !hasHashBasedPyc(opts.minor);
+  const bytecode = await compileStdlib(path.join(prefix, 'bin', legacy ? `python${opts.minor}` : 'python3'), stdlib, legacy);
   const dropped = [`${bytecode.optimizedFiles} -O/-OO bytecode files (*.opt-1.pyc, *.opt-2.pyc; ${formatBytes(bytecode.optimizedBytes)})`];
   if (bundledPip) dropped.push(`the runtime's bundled pip ${bundledPip.version} (${bundledPip.files} files, ${formatBytes(bundledPip.bytes)}; the pinned pip is in the pip layer)`);
   log.info(`Dropped what no app runs: ${dropped.join(' and ')}`);
   const compiled = bytecode.compiled ? `, compiled ${bytecode.compiled} .py that had none` : '';
   const skipped = bytecode.uncompilable ? ` (${bytecode.uncompilable} .py do not compile and were left as they are)` : '';
-  log.info(`Made the standard library's bytecode hash-based (checked-hash, valid whatever the image's mtimes): re-stamped ${bytecode.restamped} .pyc, ${bytecode.kept} already hash-based${compiled}${skipped}, in ${formatDuration(Date.now() - started)}`);
+  if (legacy) {
+    log.info(`Python ${opts.minor} has no hash-based bytecode (PEP 552 came in 3.7): set the standard library's .py mtimes to the one the exporter gives every file (1980-01-01 00:00:01 UTC) and compiled ${bytecode.compiled} .py against it${skipped}, so the bytecode stays valid in the image, in ${formatDuration(Date.now() - started)}`);
+  } else {
+    log.info(`Made the standard library's bytecode hash-based (checked-hash, valid whatever the image's mtimes): re-stamped ${bytecode.restamped} .pyc, ${bytecode.kept} already hash-based${compiled}${skipped}, in ${formatDuration(Date.now() - started)}`);
+  }
   return { bytecode, ...(bundledPip ? { bundledPip: bundledPip, bootstrapPip: bundledPip.dir } : {}) };
 }
 
@@ -152,10 +157,10 @@ async function treeSize(p: string): Promise<{ files: number; bytes: number }> {
  * random seed would make two compiles of one file differ; -B: the script writes no .pyc of its own
  * beyond those it means to.
  */
-async function compileStdlib(python: string, stdlib: string): Promise<BytecodeReport> {
+async function compileStdlib(python: string, stdlib: string, legacy: boolean): Promise<BytecodeReport> {
   if (!(await pathExists(stdlib))) throw new Error(`${stdlib}: no standard library to compile`);
   let out = '';
-  await runOrThrow(python, ['-B', '-s', '-c', COMPILE_STDLIB, stdlib], {
+  await runOrThrow(python, ['-B', '-s', '-c', legacy ? COMPILE_STDLIB_LEGACY : COMPILE_STDLIB, stdlib], {
     env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', PYTHONHASHSEED: '0', PYTHONDONTWRITEBYTECODE: '1' },
     onOutput: (c) => (out += c),
   });
@@ -230,6 +235,49 @@ def main(root):
         results = [compile_one(f) for f in to_compile]
     counts['compiled'] = sum(results)
     counts['uncompilable'] = len(results) - counts['compiled']
+    print(json.dumps(counts))
+
+if __name__ == '__main__':
+    main(sys.argv[1])
+`;
+
+/** PEP 552 (hash-based .pyc) is in Python 3.7 and later. */
+function hasHashBasedPyc(minor: string): boolean {
+  const [major, min] = minor.split('.').map(Number) as [number, number];
+  return major > 3 || (major === 3 && min >= 7);
+}
+
+/**
+ * The same walk for Pythons without hash-based .pyc (2.7, 3.6: source-built classic runtimes). A
+ * timestamp .pyc is valid when it records its source's mtime and size; the lifecycle's exporter
+ * sets every file's mtime to 1980-01-01 00:00:01 UTC (315532801), so the sources get that mtime
+ * now and are compiled against it: the bytecode is then valid in the image and the same on every
+ * build. Removes the optimized bytecode (.pyo, *.opt-N.pyc). Python 2 and 3 syntax alike.
+ */
+const COMPILE_STDLIB_LEGACY = String.raw`
+import json, os, py_compile, sys
+
+EXPORTED_MTIME = 315532801
+
+def main(root):
+    counts = dict(restamped=0, kept=0, compiled=0, uncompilable=0, optimizedFiles=0, optimizedBytes=0)
+    for d, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(files):
+            full = os.path.join(d, name)
+            if name.endswith(('.pyo', '.opt-1.pyc', '.opt-2.pyc')):
+                counts['optimizedFiles'] += 1
+                counts['optimizedBytes'] += os.lstat(full).st_size
+                os.remove(full)
+                continue
+            if not name.endswith('.py') or os.path.islink(full):
+                continue
+            os.utime(full, (EXPORTED_MTIME, EXPORTED_MTIME))
+            try:
+                py_compile.compile(full, doraise=True)
+                counts['compiled'] += 1
+            except Exception:
+                counts['uncompilable'] += 1
     print(json.dumps(counts))
 
 if __name__ == '__main__':

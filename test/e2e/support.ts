@@ -23,8 +23,8 @@ export interface E2E {
   runImage: string;
   /** A scenario for a fixture app (or an absolute app dir) with the mirror's manifest and the index's pip env. */
   scenario(fixture: string): Promise<Scenario>;
-  /** Builds the scenario and exports it to <registry>/<repo>:latest. */
-  build(s: Scenario, repo: string): Promise<RegistryBuildResult>;
+  /** Builds the scenario and exports it to <registry>/<repo>:latest (timeoutMs: per phase, default 10 minutes). */
+  build(s: Scenario, repo: string, timeoutMs?: number): Promise<RegistryBuildResult>;
   /** Pulls and unpacks <registry>/<repo>:latest into the scenario's workspace (<root>/image-<n>). */
   pull(s: Scenario, repo: string): PulledImage;
   close(): Promise<void>;
@@ -44,8 +44,8 @@ export async function startE2E(): Promise<E2E> {
       await useLoopbackSources(s, { mirror, index });
       return s;
     },
-    build(s, repo) {
-      return runRegistryBuild(s, { registry, image: registry.ref(repo), runImage });
+    build(s, repo, timeoutMs) {
+      return runRegistryBuild(s, { registry, image: registry.ref(repo), runImage, timeoutMs });
     },
     pull(s, repo) {
       return pullImage(registry.ref(repo), path.join(s.root, `image-${++pulls}`));

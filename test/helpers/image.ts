@@ -95,6 +95,8 @@ export interface RegistryBuildOptions {
   logLevel?: LogLevel;
   /** Extra env for the phase processes. */
   env?: Record<string, string>;
+  /** Per-phase timeout (default 10 minutes; a build that compiles CPython needs more). */
+  timeoutMs?: number;
 }
 
 export interface RegistryBuildResult extends PhasesResult {
@@ -156,7 +158,7 @@ export async function runRegistryBuild(s: Scenario, options: RegistryBuildOption
     CNB_REGISTRY_AUTH: '{}',
     ...options.env,
   };
-  const result: RegistryBuildResult = { ...(await runPhases(PHASES, (phase) => argsFor[phase], { env })), durationMs: 0 };
+  const result: RegistryBuildResult = { ...(await runPhases(PHASES, (phase) => argsFor[phase], { env, timeoutMs: options.timeoutMs })), durationMs: 0 };
   if (fs.existsSync(report)) result.report = TOML.parse(fs.readFileSync(report, 'utf8')) as RegistryBuildResult['report'];
   result.durationMs = Date.now() - started;
   return result;

@@ -4,7 +4,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Scenario } from './lifecycle';
-import { startMirror, writeRuntimeManifest, type Mirror, type RuntimeManifestOptions } from './mirror';
+import { repositoryBuildpack } from './buildpack-manifest';
+import { startMirror, writeRuntimeManifest, type ManifestEntry, type Mirror, type RuntimeManifestOptions } from './mirror';
 import { startPackageIndex, type PackageIndex } from './package-index';
 
 export async function useLoopbackSources(s: Scenario, sources: { mirror: Mirror; index?: PackageIndex }, manifestOptions: RuntimeManifestOptions = {}): Promise<string> {
@@ -26,4 +27,15 @@ export function loopbackSourcesForSuite(): { mirror: Mirror; index: PackageIndex
     await Promise.all([sources.mirror?.close(), sources.index?.close()]);
   });
   return sources;
+}
+
+/**
+ * The buildpack's own `kind = "source"` python entry for a version (python.org URL and sha256), for
+ * `arch` (default: this machine's). buildpack.toml lists 3.9.2 from source for arm64 only, since amd64
+ * has a prebuilt archive; tests of the source build on amd64 list it for amd64 in their manifest.
+ */
+export function sourceRuntimeEntry(version: string, arch: string = process.arch === 'arm64' ? 'arm64' : 'amd64'): ManifestEntry {
+  const entry = repositoryBuildpack().manifest.dependencies.find((d) => d.id === 'python' && d.version === version && d.kind === 'source');
+  if (!entry) throw new Error(`buildpack.toml has no kind = "source" entry for ${version}`);
+  return { ...(entry as ManifestEntry), arch };
 }

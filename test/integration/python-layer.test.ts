@@ -59,7 +59,7 @@ describe('python layer', () => {
     expect(first.buildLog).toContain('both are kept in the image while unchanged, not in the build cache');
     expect(readLayerToml(s, 'python')).toEqual({
       types: { build: false, launch: true, cache: false },
-      metadata: { python_version: py311.version, arch: 'amd64', distro_name: expect.any(String), distro_version: expect.any(String), artifact_sha256: py311.sha256, layout: RUNTIME_LAYOUT },
+      metadata: { python_version: py311.version, arch: 'amd64', distro_name: expect.any(String), distro_version: expect.any(String), artifact_sha256: py311.sha256, build: 'prebuilt', layout: RUNTIME_LAYOUT },
     });
     // Finished for the image: the stdlib's bytecode all checked-hash (valid whatever the exported
     // mtimes), every .py with its .pyc, no -O/-OO bytecode, no bundled pip (logged with counts).
