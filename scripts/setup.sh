@@ -5,6 +5,8 @@
 #   3. the real CNB lifecycle (scripts/install-lifecycle.sh), the build/run users, the run image
 #   4. fixtures: CPython archives for the loopback mirror (test/setup/prepare-runtimes.sh) and the
 #      loopback package index (test/setup/fill-index.sh; the only step that reaches PyPI)
+#   5. arm64 under emulation (scripts/setup-arm64.sh): qemu-user-static, libc6:arm64, binfmt_misc
+#      and the arm64 runtime fixture, for the arm64 package's smoke test and tests
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -37,4 +39,6 @@ step "fixtures: runtime archives"
 bash test/setup/prepare-runtimes.sh
 step "fixtures: package index"
 bash test/setup/fill-index.sh
+step "arm64 emulation and fixture"
+bash scripts/setup-arm64.sh
 step "setup done"
