@@ -13,10 +13,12 @@
 #   * the shared libraries the interpreter and its extension modules need beyond glibc are taken
 #     from Debian's arm64 .debs into python/lib/ (RUNPATH $ORIGIN, set with patchelf), so the tree
 #     needs only glibc (libc6:arm64), as PBS's archives do;
-#   * site.py: Debian looks for packages in dist-packages only; upstream CPython (and so PBS)
-#     in lib/python3.11/site-packages, where the archive's pip is. One line turns that on;
+#   * Debian's site module looks for packages in dist-packages only; upstream CPython (and so
+#     PBS) in lib/python3.11/site-packages, where the archive's pip is: dist-packages is a
+#     relative link to site-packages;
 #   * the test suites and _tkinter are not included (python3.11's separate packages), nor
-#     Debian's absolute links into /etc (sitecustomize.py).
+#     Debian's absolute links into /etc (sitecustomize.py), nor its PEP 668 EXTERNALLY-MANAGED
+#     marker (a runtime archive is not the system's Python).
 # The build prefix /usr stays in the _sysconfigdata files: the buildpack's installer rewrites it.
 #
 # Needs: the arm64 apt lists (dpkg --add-architecture arm64; apt-get update), patchelf, and for the
@@ -28,7 +30,7 @@
 # Usage: test/setup/prepare-runtime-arm64.sh [--force]
 set -euo pipefail
 
-FORMAT=2
+FORMAT=4
 MINOR=3.11
 PYTHON_DEBS=(python3.11-minimal libpython3.11-minimal libpython3.11-stdlib)
 # Every library the interpreter and lib-dynload load beyond glibc, with what those load in turn.
@@ -85,17 +87,12 @@ if [[ $FORCE == 1 || ! -f $OUT/$FILE.json ]] || ! grep -q "\"format\": $FORMAT,"
   # Debian's links into /etc (sitecustomize.py -> /etc/python3.11/): a runtime archive holds none,
   # and the buildpack rightly refuses an archive with a link out of its tree.
   find "$py" -type l -lname '/*' -print -delete | sed 's/^/  dropped the absolute link /' >&2
-  # Upstream's site-packages (see above), where pip goes.
-  python3 - "$py/lib/python$MINOR/site.py" <<'PY'
-import sys
-path = sys.argv[1]
-text = open(path).read()
-old = "            if is_virtual_environment:\n                sitepackages.append(os.path.join(prefix, \"lib\","
-new = "            if True:  # python-cnb fixture: upstream CPython's lib/pythonX.Y/site-packages, as PBS\n                sitepackages.append(os.path.join(prefix, \"lib\","
-if old not in text:
-    sys.exit(f"{path}: Debian's site-packages branch not found; the fixture script needs updating")
-open(path, "w").write(text.replace(old, new, 1))
-PY
+  # PEP 668's marker: Debian's pip must not touch the system's Python; a runtime archive is no
+  # system Python (PBS ships none), and the build installs pip with the runtime's own pip.
+  rm -f "$py/lib/python$MINOR/EXTERNALLY-MANAGED"
+  # Upstream's site-packages (see above), where pip goes: Debian's site module (frozen into the
+  # interpreter, so not to be patched) reads lib/python3.11/dist-packages, made a link to it.
+  ln -s site-packages "$py/lib/python$MINOR/dist-packages"
   mkdir -p "$py/lib/python$MINOR/site-packages"
   python3 -m zipfile -e "$OUT/$PIP_FILE" "$py/lib/python$MINOR/site-packages"
 
@@ -177,9 +174,11 @@ if [[ $built == 0 ]]; then
 elif [[ -f /proc/sys/fs/binfmt_misc/qemu-aarch64 && -e /lib/ld-linux-aarch64.so.1 ]]; then
   check=$(mktemp -d /tmp/prepare-runtime-arm64.XXXXXX)
   tar -C "$check" -xzf "$OUT/$FILE"
-  if ! got=$(cd "$check" && env -i PATH=/usr/bin:/bin LANG=C.UTF-8 "$check/python/bin/python3" -c '
+  # No user site (root's ~/.local could hold a pip); pip must be the tree's own.
+  if ! got=$(cd "$check" && env -i PATH=/usr/bin:/bin LANG=C.UTF-8 HOME=/nonexistent PYTHONNOUSERSITE=1 "$check/python/bin/python3" -c '
 import platform, ssl, sqlite3, ctypes, lzma, bz2, zlib, uuid, pyexpat, decimal, sys, pip
 outside = sorted({l.split()[-1] for l in open("/proc/self/maps") if ".so" in l and not l.split()[-1].startswith(sys.argv[1])} - {""})
+assert pip.__file__.startswith(sys.argv[1]), pip.__file__
 print(platform.machine(), platform.python_version(), ssl.OPENSSL_VERSION.split()[1], sqlite3.sqlite_version, pip.__version__, " ".join(outside))
 ' "$check/" 2>&1); then
     rm -rf "$check"
