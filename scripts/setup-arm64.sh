@@ -17,12 +17,14 @@ if ! dpkg --print-foreign-architectures | grep -qx arm64; then
   dpkg --add-architecture arm64
   apt-get update -qq
 fi
-bash "$ROOT/scripts/ensure-packages.sh" qemu-user-static binfmt-support libc6:arm64 libstdc++6:arm64
-
+# Mounted first, so that qemu-user-static's install registers its formats right away.
 binfmt=/proc/sys/fs/binfmt_misc
-if [ ! -e "$binfmt/register" ]; then
-  mount -t binfmt_misc binfmt_misc "$binfmt" ||
-    { echo "setup-arm64: cannot mount binfmt_misc (a container without privileges?): the arm64 tests will say so" >&2; exit 0; }
+mounted=true
+if [ ! -e "$binfmt/register" ] && ! mount -t binfmt_misc binfmt_misc "$binfmt"; then mounted=false; fi
+bash "$ROOT/scripts/ensure-packages.sh" qemu-user-static binfmt-support libc6:arm64 libstdc++6:arm64
+if [ "$mounted" = false ]; then
+  echo "setup-arm64: cannot mount binfmt_misc (a container without privileges?): the arm64 tests will say so" >&2
+  exit 0
 fi
 if [ ! -e "$binfmt/qemu-aarch64" ]; then
   # binfmt-support registers qemu's formats at boot or package install; do it now otherwise.
