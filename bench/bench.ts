@@ -380,8 +380,18 @@ function packageSizes(): Row {
   const dist = path.join(REPO_ROOT, 'dist');
   const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
   const parts: string[] = [];
-  for (const name of ['buildpack', 'buildpack-offline']) if (fs.existsSync(path.join(dist, name))) parts.push(`dist/${name}/ ${mib(treeBytes(path.join(dist, name)))}`);
-  for (const name of fs.existsSync(dist) ? fs.readdirSync(dist).filter((f) => f.endsWith('.cnb')).sort() : []) parts.push(`dist/${name} ${mib(fs.statSync(path.join(dist, name)).size)}`);
+  const cnbs = fs.existsSync(dist) ? fs.readdirSync(dist).filter((f) => f.endsWith('.cnb')).sort() : [];
+  // Per arch: amd64 has the plain names, arm64 adds -arm64 (scripts/package.mjs).
+  for (const arch of ['amd64', 'arm64']) {
+    const ofArch = (name: string) => (arch === 'amd64') !== name.replace(/\.cnb$/, '').endsWith('-arm64');
+    const sizes: string[] = [];
+    for (const name of ['buildpack', 'buildpack-offline'].map((n) => (arch === 'amd64' ? n : `${n}-${arch}`))) {
+      const dir = path.join(dist, name);
+      if (fs.existsSync(dir)) sizes.push(`dist/${name}/ ${mib(treeBytes(dir))} (bin/main ${mib(fs.statSync(path.join(dir, 'bin', 'main')).size)})`);
+    }
+    for (const name of cnbs.filter(ofArch)) sizes.push(`dist/${name} ${mib(fs.statSync(path.join(dist, name)).size)}`);
+    if (sizes.length) parts.push(`linux/${arch}: ${sizes.join(', ')}`);
+  }
   return parts.length
     ? { id: 'package-sizes', scenario: 'package sizes (npm run package)', status: 'ok', note: parts.join('; ') }
     : { id: 'package-sizes', scenario: 'package sizes (npm run package)', status: 'skipped', note: 'no dist/: run npm run package first' };

@@ -221,9 +221,11 @@ fi
 echo "$LIFECYCLE_TGZ, $PACK_LIFECYCLE_IMAGE"
 
 step "builders: pack builder create --publish"
-shopt -s nullglob
-cnbs=("$ROOT"/dist/python-cnb_python-*[0-9].cnb)
-shopt -u nullglob
+# The linux/amd64 one: not -offline, not python-cnb_python-<version>-arm64.cnb.
+cnbs=()
+for cnb in "$ROOT"/dist/python-cnb_python-*.cnb; do
+  if [[ $(basename "$cnb") =~ ^python-cnb_python-[0-9.]+\.cnb$ ]]; then cnbs+=("$cnb"); fi
+done
 [ ${#cnbs[@]} -eq 1 ] || fail "expected one packaged buildpack dist/python-cnb_python-<version>.cnb, found ${#cnbs[@]}: run \`npm run package\` first"
 export PACK_REGISTRY BUILDPACK_URI="${cnbs[0]}" LIFECYCLE_URI="$LIFECYCLE_TGZ"
 for kind in full minimal; do

@@ -6,6 +6,8 @@
 #   4. fixtures: CPython archives for the loopback mirror (test/setup/prepare-runtimes.sh), python.org
 #      source tarballs from Debian's archive (test/setup/cpython-sources.sh), and the
 #      loopback package index (test/setup/fill-index.sh; the only step that reaches PyPI)
+#   5. arm64 under emulation (scripts/setup-arm64.sh): qemu-user-static, libc6:arm64, binfmt_misc
+#      and the arm64 runtime fixture, for the arm64 package's smoke test and tests
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -40,4 +42,6 @@ step "fixtures: CPython sources (Debian's copies of python.org's tarballs)"
 bash test/setup/cpython-sources.sh
 step "fixtures: package index"
 bash test/setup/fill-index.sh
+step "arm64 emulation and fixture"
+bash scripts/setup-arm64.sh
 step "setup done"
