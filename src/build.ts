@@ -17,7 +17,6 @@ import { safeBuildEnv } from './unsafe-env';
 import { applyPaketoNames, type PaketoNames } from './paketo-env';
 import { startDebugLog, type DebugLog } from './report/debug-log';
 import { reportLabel, startBuildReport, type BuildReportCollector } from './report/build-report';
-import { countInstalledPackages } from './sbom/installed';
 import { chosenEntries, writeMissingSboms } from './sbom/layers';
 import { configureDownloads, fetchText } from './io/download';
 import { pathExists, readFile } from './io/fs';
@@ -86,9 +85,10 @@ async function buildSteps(ctx: BuildContext, info: BuildpackInfo, log: Log, { pa
 
   let venvDir: string | undefined;
   let hasGunicorn = false;
+  let packages: number | undefined;
   if (a.dependencies) {
     const venvReuse = { types: launchLayerTypes(needs.venv), keepInImage: venvPlan?.action === 'keep' };
-    ({ dir: venvDir, hasGunicorn, env } = await installDependencies({ ctx, analysis: a, python, bindings: inputs.bindings, env, venvReuse, log }));
+    ({ dir: venvDir, hasGunicorn, packages, env } = await installDependencies({ ctx, analysis: a, python, bindings: inputs.bindings, env, venvReuse, log }));
   } else {
     await dropDependencyLayers(ctx.layersDir);
   }
@@ -105,7 +105,6 @@ async function buildSteps(ctx: BuildContext, info: BuildpackInfo, log: Log, { pa
 
   log.step('Process types');
   await writeWebConcurrency(ctx.layersDir);
-  const packages = venvDir ? await countInstalledPackages(venvDir) : undefined;
   const label = reportLabel(report.finish({ info, analysis: a, packages }));
   await writeLaunchToml(path.join(ctx.layersDir, 'launch.toml'), chooseProcesses(a.processes, hasGunicorn, log), [label]);
   log.step(`Done (${formatDuration(Date.now() - started)})`);

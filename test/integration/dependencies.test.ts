@@ -46,7 +46,7 @@ describe('requirements.txt (the classic Flask example)', () => {
     // Nothing in this app's build runs from the venv: a launch layer, not cached (src/layers/reuse.ts).
     expect(readLayerToml(s, 'site-packages')).toMatchObject({
       types: { build: false, launch: true, cache: false },
-      metadata: { package_manager: 'pip', python_version: expect.stringMatching(/^3\.11\./), installer: 'pip 26.3', dependencies_sha256: expect.stringMatching(/^[0-9a-f]{64}$/), has_gunicorn: 'true' },
+      metadata: { package_manager: 'pip', python_version: expect.stringMatching(/^3\.11\./), installer: 'pip 26.3', dependencies_sha256: expect.stringMatching(/^[0-9a-f]{64}$/), has_gunicorn: 'true', packages: expect.stringMatching(/^[1-9]\d*$/) },
     });
     expect(r.exportLog).not.toMatch(/cache layer 'python-cnb\/python:(site-packages|python)'/);
     expect(readLayerToml(s, 'pip')).toMatchObject({ types: { build: true, launch: false, cache: true } });
