@@ -94,7 +94,7 @@ export function distributionComponent(d: InstalledDistribution): SbomComponent {
 
 async function pythonComponents(dir: string, sources: SbomSources): Promise<SbomComponent[]> {
   const cpython = entryComponent(sources.python, 'application', 'bin/python3');
-  const bundled = await runtimeLibraries(path.join(dir, 'bin', 'python3'), cpython.version);
+  const bundled = await runtimeLibraries(dir, cpython.version);
   return [cpython, ...bundled, ...(await readInstalledDistributions(dir)).map(distributionComponent)];
 }
 
@@ -110,9 +110,14 @@ async function toolComponents(dir: string, sources: SbomSources): Promise<SbomCo
 const REPORT_SCRIPT = 'import json, sqlite3, ssl; print(json.dumps({"sqlite": sqlite3.sqlite_version, "openssl": ssl.OPENSSL_VERSION}))';
 
 /** SQLite and OpenSSL as the runtime itself reports them (python-build-standalone links both in). */
-async function runtimeLibraries(python: string, pythonVersion: string): Promise<SbomComponent[]> {
-  const r = await run(python, ['-I', '-c', REPORT_SCRIPT], { env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' }, keepLines: 5 });
-  if (r.exitCode !== 0) return [];
+async function runtimeLibraries(dir: string, pythonVersion: string): Promise<SbomComponent[]> {
+  // Python 2 (compiled from source) has bin/python and no python3, nor -I (isolated mode): -E -s there.
+  const python3 = path.join(dir, 'bin', 'python3');
+  const python2 = !(await pathExists(python3));
+  const python = python2 ? path.join(dir, 'bin', 'python') : python3;
+  if (python2 && !(await pathExists(python))) return [];
+  const r = await run(python, [...(python2 ? ['-E', '-s'] : ['-I']), '-c', REPORT_SCRIPT], { env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' }, keepLines: 5 }).catch(() => undefined);
+  if (!r || r.exitCode !== 0) return [];
   let reported: { sqlite?: unknown; openssl?: unknown };
   try {
     reported = JSON.parse(r.tail.join('\n').trim());
