@@ -17,6 +17,7 @@ import { safeBuildEnv } from './unsafe-env';
 import { applyPaketoNames, type PaketoNames } from './paketo-env';
 import { startDebugLog, type DebugLog } from './report/debug-log';
 import { reportLabel, startBuildReport, type BuildReportCollector } from './report/build-report';
+import { reportForImage } from './layers/build-report';
 import { chosenEntries, writeMissingSboms } from './sbom/layers';
 import { configureDownloads, fetchText } from './io/download';
 import { pathExists, readFile } from './io/fs';
@@ -105,7 +106,8 @@ async function buildSteps(ctx: BuildContext, info: BuildpackInfo, log: Log, { pa
 
   log.step('Process types');
   await writeWebConcurrency(ctx.layersDir);
-  const label = reportLabel(report.finish({ info, analysis: a, packages }));
+  // The report of the build that made the image's layers: this one's, or the last one's when nothing changed (same image ID).
+  const label = reportLabel(await reportForImage(ctx.layersDir, report.finish({ info, analysis: a, packages })));
   await writeLaunchToml(path.join(ctx.layersDir, 'launch.toml'), chooseProcesses(a.processes, hasGunicorn, log), [label]);
   log.step(`Done (${formatDuration(Date.now() - started)})`);
 }

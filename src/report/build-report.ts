@@ -4,6 +4,8 @@
 // and its tool) and from src/trace.ts's layer events (each layer's decision, why, and how long a
 // created layer took). Its shape is documented in the README ("Build report label"); `schema`
 // changes when a field changes meaning.
+import { isDeepStrictEqual } from 'node:util';
+import { z } from 'zod';
 import type { Analysis } from '../analysis';
 import type { BuildpackInfo } from '../buildpack-info';
 import { listen, type LayerDecisionEvent } from '../trace';
@@ -81,6 +83,49 @@ export function layerReport(e: LayerDecisionEvent, ms?: number): LayerReport {
   if (d.action === 'keep') return { name: e.layer, decision: 'kept', reasons: [] };
   if (d.cause === 'new') return { name: e.layer, decision: 'created', reasons: [], ...(ms !== undefined ? { ms } : {}) };
   return { name: e.layer, decision: 'rebuilt', reasons: [...d.reasons], ...(ms !== undefined ? { ms } : {}) };
+}
+
+/**
+ * The report the image gets (pure). The label is part of the image's config, so a label that
+ * changed on every build would change the image ID of a build that changed nothing (a new config
+ * layer, and `pack build` of an unchanged app would not be "the same image"). When this build
+ * created or rebuilt no layer and made the same Python, dependencies and set of layers as the
+ * build whose report the image carries, the image is that build's image: it keeps that report
+ * (its decisions and durations are those of the build that made the layers). Any change gives
+ * this build's own report.
+ */
+export function reportOfImage(fresh: BuildReport, previous: BuildReport | undefined): BuildReport {
+  if (!previous) return fresh;
+  const changedLayers = fresh.layers.some((l) => l.decision === 'created' || l.decision === 'rebuilt');
+  const names = (r: BuildReport) => r.layers.map((l) => l.name).sort();
+  const same =
+    isDeepStrictEqual(fresh.buildpack, previous.buildpack) &&
+    isDeepStrictEqual(fresh.python, previous.python) &&
+    isDeepStrictEqual(fresh.dependencies, previous.dependencies) &&
+    isDeepStrictEqual(names(fresh), names(previous));
+  return !changedLayers && same ? previous : fresh;
+}
+
+const StoredReport = z.object({
+  schema: z.literal(1),
+  buildpack: z.object({ id: z.string(), version: z.string() }),
+  python: z.object({ version: z.string(), requested: z.string().nullable(), source: z.string() }),
+  dependencies: z.object({ package_manager: z.string(), tool: z.string(), tool_version: z.string(), packages: z.number() }).nullable(),
+  layers: z.array(
+    z.object({ name: z.string(), decision: z.enum(['reused', 'kept', 'created', 'rebuilt']), reasons: z.array(z.string()), ms: z.number().optional() }),
+  ),
+  durations_ms: z.object({ total: z.number() }),
+});
+
+/** A report stored by an earlier build (JSON); undefined when missing, unreadable or of another shape. */
+export function parseStoredReport(json: unknown): BuildReport | undefined {
+  if (typeof json !== 'string') return undefined;
+  try {
+    const parsed = StoredReport.safeParse(JSON.parse(json));
+    return parsed.success ? (parsed.data as BuildReport) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The launch.toml label. */

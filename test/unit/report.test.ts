@@ -7,7 +7,8 @@ import { defineLayer, openLayer, stringKey } from '../../src/cnb/layer';
 import { run } from '../../src/io/exec';
 import { Log } from '../../src/log';
 import { applyPaketoNames, withPaketoAliases } from '../../src/paketo-env';
-import { BUILD_REPORT_LABEL, buildReport, layerReport, reportLabel, startBuildReport } from '../../src/report/build-report';
+import { BUILD_REPORT_LABEL, buildReport, layerReport, parseStoredReport, reportLabel, reportOfImage, startBuildReport, type BuildReport, type LayerReport } from '../../src/report/build-report';
+import { reportForImage } from '../../src/layers/build-report';
 import { commandLine, debugWanted, layerLines, startDebugLog } from '../../src/report/debug-log';
 import { countInstalledPackages, normalizeName, parseMetadata, parseRecord, readInstalledDistributions } from '../../src/sbom/installed';
 import { UserError } from '../../src/errors';
@@ -94,6 +95,43 @@ describe('build report', () => {
   it('rebuilt layers carry their reasons; created ones their time', () => {
     expect(layerReport({ layer: 'x', restored: {}, wanted: {}, decision: { action: 'create', cause: 'forced', reasons: ['asked'] } }, 5)).toEqual({ name: 'x', decision: 'rebuilt', reasons: ['asked'], ms: 5 });
     expect(layerReport({ layer: 'x', restored: undefined, wanted: {}, decision: { action: 'create', cause: 'new' } }, 9)).toEqual({ name: 'x', decision: 'created', reasons: [], ms: 9 });
+  });
+  describe('the report the image carries', () => {
+    const info = { id: 'python-cnb/python', version: '0.1.0' };
+    const made = (layers: LayerReport[], total: number, packages = 7): BuildReport => buildReport({ info, analysis, packages }, layers, total);
+    const cold = made([{ name: 'python', decision: 'created', reasons: [], ms: 900 }, { name: 'pip', decision: 'created', reasons: [], ms: 300 }], 5000);
+    const warm = made([{ name: 'python', decision: 'kept', reasons: [] }, { name: 'pip', decision: 'reused', reasons: [] }], 800);
+
+    it('a build that changed nothing keeps the report of the build that made the layers (same label, same image ID)', () => {
+      expect(reportOfImage(warm, cold)).toBe(cold);
+      expect(reportOfImage(warm, reportOfImage(warm, cold))).toBe(cold); // and the next one too
+    });
+    it('its own report when a layer was created or rebuilt, the packages, Python or layer set changed, or there is none before', () => {
+      const rebuilt = made([{ name: 'python', decision: 'kept', reasons: [] }, { name: 'pip', decision: 'rebuilt', reasons: ['the pip version changed'], ms: 200 }], 900);
+      expect(reportOfImage(rebuilt, cold)).toBe(rebuilt);
+      expect(reportOfImage(warm, undefined)).toBe(warm);
+      const morePackages = made(warm.layers, 800, 8);
+      expect(reportOfImage(morePackages, cold)).toBe(morePackages);
+      const otherPython = { ...warm, python: { ...warm.python, version: '3.12.5' } };
+      expect(reportOfImage(otherPython, cold)).toBe(otherPython);
+      const fewerLayers = made([{ name: 'python', decision: 'kept', reasons: [] }], 800);
+      expect(reportOfImage(fewerLayers, cold)).toBe(fewerLayers);
+      const otherBuildpack = { ...warm, buildpack: { ...info, version: '0.2.0' } };
+      expect(reportOfImage(otherBuildpack, cold)).toBe(otherBuildpack);
+    });
+    it('a stored report is read back only when it has the report shape', () => {
+      expect(parseStoredReport(JSON.stringify(cold))).toEqual(cold);
+      expect([undefined, 42, '{', '{}', JSON.stringify({ ...cold, schema: 2 }), JSON.stringify({ ...cold, layers: [{ name: 'x' }] })].map(parseStoredReport)).toEqual(Array(6).fill(undefined));
+    });
+    it('is stored in a cache-only layer with no files and read back by the next build', async () => {
+      expect(await reportForImage(dir, cold)).toBe(cold);
+      const toml = await fsp.readFile(path.join(dir, 'build-report.toml'), 'utf8');
+      expect(toml).toMatch(/\[types\]\s*\nbuild = false\s*\nlaunch = false\s*\ncache = true/);
+      expect(await fsp.readdir(path.join(dir, 'build-report'))).toEqual([]);
+      expect(await reportForImage(dir, warm)).toEqual(cold);
+      await fsp.writeFile(path.join(dir, 'build-report.toml'), '[metadata]\nreport = "not json"\n');
+      expect(await reportForImage(dir, warm)).toBe(warm);
+    });
   });
   it('no request: the default; no dependencies: null', () => {
     const r = buildReport({ info: { id: 'a', version: '1' }, analysis: { python: { ...analysis.python, request: undefined }, dependencies: undefined } }, [], 1);
