@@ -3,8 +3,9 @@
 // uvicorn, hypercorn) read it as their worker count. It runs on the RUN image, which has no Node
 // and maybe no bash, so it is a POSIX sh script. exec.d output is TOML on file descriptor 3.
 // Spec: https://github.com/buildpacks/spec/blob/buildpack/v0.10/buildpack.md#execd
-// Rebuilt on every build (it is tiny); identical bytes give the same layer digest, so the exporter
-// reuses it.
+// Written when the script changes; otherwise the image keeps its layer by metadata alone (launch
+// only, so the restorer brings back only its TOML: src/cnb/layer.ts, "keep"), and a warm build
+// neither writes nor re-tars it.
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { writeLayerEnv, LayerEnv } from '../cnb/env';
@@ -47,8 +48,8 @@ printf 'WEB_CONCURRENCY = "%s"\\nWEB_CONCURRENCY_SET_BY = "python-cnb"\\n' "$wor
 `;
 
 export async function writeWebConcurrency(layersDir: string): Promise<void> {
-  const layer = await openLayer(layersDir, webConcurrencyLayer, { script_version: '1' });
-  if (layer.decision.action !== 'reuse') {
+  const layer = await openLayer(layersDir, webConcurrencyLayer, { script_version: '1' }, { keepInImage: true });
+  if (layer.decision.action === 'create') {
     const script = path.join(layer.dir, 'exec.d', 'web-concurrency');
     await fsp.mkdir(path.dirname(script), { recursive: true });
     await fsp.writeFile(script, WEB_CONCURRENCY_SCRIPT, { mode: 0o755 });
