@@ -639,7 +639,7 @@ export function readBuildToml(s: Scenario): Record<string, unknown> | undefined 
 export interface AppImage {
   path: string;
   manifest: { layers: Array<{ digest: string; size: number; mediaType: string }> };
-  config: { config?: { Env?: string[]; Entrypoint?: string[]; Labels?: Record<string, string>; User?: string; WorkingDir?: string } };
+  config: { config?: { Env?: string[]; Entrypoint?: string[]; Labels?: Record<string, string>; User?: string; WorkingDir?: string }; rootfs?: { diff_ids: string[] } };
   labels: Record<string, string>;
   /** The parsed io.buildpacks.lifecycle.metadata label. */
   lifecycleMetadata?: Record<string, unknown>;

@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { KEPT_NOTE } from '../../src/layers/reuse';
 import { describePack, imageLayers, layerLines, mustRun, packBuild, packEnv, packSuite, podman, REPO_ROOT, runInImage, runWeb } from './support';
 
 // Named in the loopback registry even when built into podman: pack inspect and pack rebase look
@@ -63,23 +64,28 @@ describePack('pack build with the full builder', () => {
       expect([web.command, ...(web.args ?? [])].join(' ')).toMatch(/gunicorn app:app --bind 0\.0\.0\.0:\$PORT/);
     });
 
-    // The image config is not the same: the build report label carries this build's durations.
-    test('a warm rebuild reuses every layer: the same layer digests, and the build report label says so', async () => {
+    // Nothing changed, so nothing in the image may change: every layer reused or kept, and the
+    // build report label is the cold build's (src/report/build-report.ts, reportOfImage), so the
+    // lifecycle's config layer and the image config are the same too: the same image ID.
+    test('a warm rebuild gives the same image ID: every layer reused, the label of the build that made them', async () => {
+      const coldId = podman('image', 'inspect', '--format', '{{.Id}}', FLASK).trim();
       const r = await packBuild({ image: FLASK, app: path.join(REPO_ROOT, 'examples', 'flask-app'), builder: packEnv().PACK_BUILDER_FULL, trust: true, buildpack: CNB(), sources: suite.sources });
       timings.push(`flask warm ${r.ms} ms`);
       expect(r.status).toBe(0);
       const layers = layerLines(r.output);
       expect(layers.added).toEqual([]);
       expect(layers.reused).toEqual(expect.arrayContaining(['python', 'site-packages', 'sqlite']));
+      // Flask without hooks or collectstatic: python and the venv are kept in the image (not restored).
+      expect(r.output).toContain(KEPT_NOTE);
       expect(imageLayers(FLASK)).toBe(firstLayers);
+      expect(podman('image', 'inspect', '--format', '{{.Id}}', FLASK).trim()).toBe(coldId);
       const report = JSON.parse(podman('image', 'inspect', '--format', '{{index .Labels "io.buildpacks.python-cnb.build"}}', FLASK)) as {
         python: { version: string };
         layers: Array<{ name: string; decision: string }>;
       };
       expect(report.python.version).toMatch(/^3\.\d+\.\d+$/);
       const decisions = Object.fromEntries(report.layers.map((l) => [l.name, l.decision]));
-      // Flask without hooks or collectstatic: python and the venv are kept in the image (not restored).
-      expect(decisions).toEqual(expect.objectContaining({ python: 'kept', 'site-packages': 'kept', sqlite: 'reused' }));
+      expect(decisions).toEqual(expect.objectContaining({ python: 'created', 'site-packages': 'created', sqlite: 'created' }));
     });
 
     test('pack rebase onto a second run image: the run layers change, the app still serves', async () => {
