@@ -23,6 +23,8 @@ import {
   sourceBuildKey,
   sourcePrefix,
   modulesToCheck,
+  testSuitesInSource,
+  withoutOptimizedBytecodePasses,
   type HeaderCheck,
 } from './source-plan';
 
@@ -138,12 +140,16 @@ export async function compilePython(opts: CompileOptions): Promise<void> {
     log.info(`Building with ${opts.plan.compilerIdentity} and ${jobs} parallel job${jobs === 1 ? '' : 's'}: ./configure ${args.filter((a) => !a.startsWith('--prefix=')).join(' ')}`);
     const compileStarted = Date.now();
     await stage('configure', './configure', args);
+    const skipped = await skipOptimizedBytecode(src);
+    if (skipped > 0) log.detail(`make install: its ${skipped} -O/-OO byte-compile passes are skipped (that bytecode is dropped afterwards)`);
     const make = await stage(`make -j${jobs}`, 'make', [`-j${jobs}`], 400);
     reportModules(log, make.tail);
+    // Gone before the install, so it neither copies nor byte-compiles them.
+    const suites = await removeAll(src, testSuitesInSource());
     await stage('make install', 'make', ['install']);
-    const removed = await removeUnneeded(opts.prefix, version);
+    const removed = [...suites, ...(await removeUnneeded(opts.prefix, version))];
     await checkModules(opts, log);
-    log.info(`Compiled and installed Python ${version} in ${formatDuration(Date.now() - compileStarted)} (removed ${removed.length} test suite${removed.length === 1 ? '' : 's'} and the static libpython)`);
+    log.info(`Compiled and installed Python ${version} in ${formatDuration(Date.now() - compileStarted)} (left out ${removed.length} test suite${removed.length === 1 ? '' : 's'} and the static libpython)`);
   } finally {
     await removePath(tmp);
   }
@@ -213,15 +219,36 @@ function stageFailed(version: string, stage: string, r: RunResult, userFlags: re
   ]);
 }
 
-/** Removes the test suites and static libraries; returns what was removed (relative paths). */
-async function removeUnneeded(prefix: string, version: string): Promise<string[]> {
+/** Turns off `make install`'s -O/-OO byte-compile passes (source-plan.ts) in the Makefile configure
+ *  wrote, and in Makefile.pre first, from which make would regenerate it. Returns how many. */
+async function skipOptimizedBytecode(src: string): Promise<number> {
+  let skipped = 0;
+  for (const name of ['Makefile.pre', 'Makefile']) {
+    const file = path.join(src, name);
+    if (!(await pathExists(file))) continue;
+    const patched = withoutOptimizedBytecodePasses(await fsp.readFile(file, 'utf8'));
+    if (patched.skipped === 0) continue;
+    await fsp.writeFile(file, patched.text);
+    if (name === 'Makefile') skipped = patched.skipped;
+  }
+  return skipped;
+}
+
+/** Removes each of `rels` under `root` that exists; returns those removed. */
+async function removeAll(root: string, rels: readonly string[]): Promise<string[]> {
   const removed: string[] = [];
-  for (const rel of removableAfterInstall(version)) {
-    if (await pathExists(path.join(prefix, rel))) {
-      await removePath(path.join(prefix, rel));
+  for (const rel of rels) {
+    if (await pathExists(path.join(root, rel))) {
+      await removePath(path.join(root, rel));
       removed.push(rel);
     }
   }
+  return removed;
+}
+
+/** Removes any installed test suites and the static libraries; returns the suites removed (relative paths). */
+async function removeUnneeded(prefix: string, version: string): Promise<string[]> {
+  const removed = await removeAll(prefix, removableAfterInstall(version));
   const stdlib = path.join(prefix, 'lib', `python${minorOf(version)}`);
   for (const e of await listDir(stdlib)) {
     if (e.kind !== 'dir' || !e.name.startsWith('config-')) continue;

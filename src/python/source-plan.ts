@@ -140,12 +140,45 @@ export function modulesToCheck(version: string): string[] {
   return ['ssl', 'zlib', 'ctypes', 'hashlib', 'bz2', 'sqlite3', 'readline', ...(before(version, 3, 3) ? [] : ['lzma'])];
 }
 
+/** The standard library's test suites (about a third of its size), relative to Lib/: no app runs them. */
+const TEST_SUITES = ['test', 'unittest/test', 'lib2to3/tests', 'ctypes/test', 'distutils/tests', 'sqlite3/test', 'tkinter/test', 'idlelib/idle_test', 'lib-tk/test', 'bsddb/test', 'json/tests', 'email/test'];
+
 /**
- * What the install does not need, relative to the prefix: the test suites (about a third of the
- * standard library's size) and the static libpython (the shared one is what binaries use).
+ * The test suites in the source tree: removed after `make` and before `make install`, so that the
+ * install neither copies them nor byte-compiles them (they are most of its compileall time). The
+ * Makefile's libinstall skips a Lib/ subdirectory that does not exist ("if test ! -d $$a; then
+ * continue"). A PGO build (--enable-optimizations) runs them during `make`, before they go.
+ */
+export function testSuitesInSource(): string[] {
+  return TEST_SUITES.map((s) => `Lib/${s}`);
+}
+
+/**
+ * What the install does not need, relative to the prefix: the test suites, should any have been
+ * installed, and the static libpython (the shared one is what binaries use).
  */
 export function removableAfterInstall(version: string): string[] {
   const lib = `lib/python${minorOf(version)}`;
-  const suites = ['test', 'unittest/test', 'lib2to3/tests', 'ctypes/test', 'distutils/tests', 'sqlite3/test', 'tkinter/test', 'idlelib/idle_test', 'lib-tk/test', 'bsddb/test', 'json/tests', 'email/test'];
-  return suites.map((s) => `${lib}/${s}`);
+  return TEST_SUITES.map((s) => `${lib}/${s}`);
+}
+
+/**
+ * `make install` byte-compiles the standard library three times: plain, then `-O` and `-OO`
+ * (CPython's Makefile.pre.in, target libinstall, 2.7 to 3.10). The -O/-OO bytecode is deleted
+ * right after (src/python/stdlib-bytecode.ts: no app runs Python with -O), so those passes are
+ * turned off: in each recipe line that runs `$(PYTHON_FOR_BUILD) ... -O|-OO ... compileall.py`,
+ * the interpreter becomes `true` (the recipe's other words and continued lines become its ignored
+ * arguments). Returns the new text and how many passes were turned off.
+ */
+export function withoutOptimizedBytecodePasses(makefile: string): { text: string; skipped: number } {
+  let skipped = 0;
+  const text = makefile
+    .split('\n')
+    .map((line) => {
+      if (!/\$\(PYTHON_FOR_BUILD\)\s.*\s-O{1,2}\s.*compileall\.py/.test(line)) return line;
+      skipped += 1;
+      return line.replace('$(PYTHON_FOR_BUILD)', 'true');
+    })
+    .join('\n');
+  return { text, skipped };
 }

@@ -3,7 +3,7 @@
 import type { Dependency } from '../../src/python/manifest';
 import { resolvePython } from '../../src/python/resolve';
 import { modulesNotBuilt } from '../../src/python/source-build';
-import { configureArgs, headerChecks, isSourceEntry, missingPrerequisites, parseConfigureFlags, removableAfterInstall, sourceBuildKey, modulesToCheck } from '../../src/python/source-plan';
+import { configureArgs, headerChecks, isSourceEntry, missingPrerequisites, parseConfigureFlags, removableAfterInstall, sourceBuildKey, modulesToCheck, testSuitesInSource, withoutOptimizedBytecodePasses } from '../../src/python/source-plan';
 import { repositoryBuildpack } from '../helpers/buildpack-manifest';
 import { userError } from '../helpers/user-error';
 import { forTarget } from '../../src/python/manifest';
@@ -85,6 +85,56 @@ describe('prerequisites', () => {
   it('the test suites are removed after the install', () => {
     expect(removableAfterInstall('3.9.2')).toEqual(expect.arrayContaining(['lib/python3.9/test', 'lib/python3.9/lib2to3/tests', 'lib/python3.9/ctypes/test']));
     expect(removableAfterInstall('2.7.18')).toEqual(expect.arrayContaining(['lib/python2.7/test', 'lib/python2.7/bsddb/test']));
+  });
+
+  it('and from the source tree before it, so the install neither copies nor byte-compiles them', () => {
+    expect(testSuitesInSource()).toEqual(expect.arrayContaining(['Lib/test', 'Lib/lib2to3/tests', 'Lib/ctypes/test', 'Lib/lib-tk/test']));
+    expect(testSuitesInSource().every((p) => p.startsWith('Lib/'))).toBe(true);
+  });
+});
+
+describe("make install's -O/-OO byte-compile passes", () => {
+  // The libinstall recipes of CPython 3.9's and 2.7's Makefile.pre.in, as configure writes them.
+  const py39 = [
+    'libinstall:\tbuild_all $(srcdir)/Modules/xxmodule.c',
+    '\t-PYTHONPATH=$(DESTDIR)$(LIBDEST) $(RUNSHARED) \\',
+    '\t\t$(PYTHON_FOR_BUILD) -Wi $(DESTDIR)$(LIBDEST)/compileall.py \\',
+    "\t\t-j0 -d $(LIBDEST) -f \\",
+    "\t\t-x 'bad_coding|badsyntax|site-packages|lib2to3/tests/data' \\",
+    '\t\t$(DESTDIR)$(LIBDEST)',
+    '\t-PYTHONPATH=$(DESTDIR)$(LIBDEST) $(RUNSHARED) \\',
+    '\t\t$(PYTHON_FOR_BUILD) -Wi -O $(DESTDIR)$(LIBDEST)/compileall.py \\',
+    "\t\t-j0 -d $(LIBDEST) -f \\",
+    '\t\t$(DESTDIR)$(LIBDEST)',
+    '\t-PYTHONPATH=$(DESTDIR)$(LIBDEST) $(RUNSHARED) \\',
+    '\t\t$(PYTHON_FOR_BUILD) -Wi -OO $(DESTDIR)$(LIBDEST)/compileall.py \\',
+    '\t\t$(DESTDIR)$(LIBDEST)',
+    '\t-PYTHONPATH=$(DESTDIR)$(LIBDEST)  $(RUNSHARED) \\',
+    '\t\t$(PYTHON_FOR_BUILD) -Wi -O $(DESTDIR)$(LIBDEST)/compileall.py \\',
+    '\t\t-x badsyntax $(DESTDIR)$(LIBDEST)/site-packages',
+    '\t-PYTHONPATH=$(DESTDIR)$(LIBDEST) $(RUNSHARED) \\',
+    '\t\t$(PYTHON_FOR_BUILD) -m lib2to3.pgen2.driver $(DESTDIR)$(LIBDEST)/lib2to3/Grammar.txt',
+  ].join('\n');
+  const py27 = '\t-PYTHONPATH=$(DESTDIR)$(LIBDEST) $(RUNSHARED) \\\n\t\t$(PYTHON_FOR_BUILD) -Wi -tt -O $(DESTDIR)$(LIBDEST)/compileall.py \\\n\t\t-d $(LIBDEST) -f \\\n';
+
+  it('become `true`; the plain pass, the grammar and every other line stay as they were', () => {
+    const { text, skipped } = withoutOptimizedBytecodePasses(py39);
+    expect(skipped).toBe(3);
+    const before = py39.split('\n');
+    const after = text.split('\n');
+    expect(after).toHaveLength(before.length);
+    const changed = after.map((l, i) => (l === before[i] ? null : [before[i], l])).filter(Boolean);
+    expect(changed).toEqual([
+      ['\t\t$(PYTHON_FOR_BUILD) -Wi -O $(DESTDIR)$(LIBDEST)/compileall.py \\', '\t\ttrue -Wi -O $(DESTDIR)$(LIBDEST)/compileall.py \\'],
+      ['\t\t$(PYTHON_FOR_BUILD) -Wi -OO $(DESTDIR)$(LIBDEST)/compileall.py \\', '\t\ttrue -Wi -OO $(DESTDIR)$(LIBDEST)/compileall.py \\'],
+      ['\t\t$(PYTHON_FOR_BUILD) -Wi -O $(DESTDIR)$(LIBDEST)/compileall.py \\', '\t\ttrue -Wi -O $(DESTDIR)$(LIBDEST)/compileall.py \\'],
+    ]);
+  });
+
+  it("Python 2.7's recipe (-tt -O) too; a Makefile without such passes is unchanged", () => {
+    expect(withoutOptimizedBytecodePasses(py27)).toEqual({ text: py27.replace('$(PYTHON_FOR_BUILD)', 'true'), skipped: 1 });
+    const plain = 'all:\n\t$(PYTHON_FOR_BUILD) -Wi $(DESTDIR)$(LIBDEST)/compileall.py -o 0 -o 1 -o 2\n';
+    expect(withoutOptimizedBytecodePasses(plain)).toEqual({ text: plain, skipped: 0 });
   });
 });
 
