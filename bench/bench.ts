@@ -9,7 +9,7 @@
  *   npm run bench                       full: 1 warm-up + 5 counted runs of everything
  *   npm run bench -- --quick            CI: 1 warm-up + 2 counted, skips the 40-package app
  *   --runs N --warmup N                 override the counts
- *   --only detect,package,runtime,flask,django,lifecycle,sqlite,start,source-runtime,pack  a subset (row groups)
+ *   --only detect,package,runtime,flask,django,poetry,lifecycle,sqlite,start,source-runtime,pack  a subset (row groups)
  *   --buildpack-dir DIR                 the buildpack under test (default $TEST_BUILDPACK_DIR, else
  *                                       the repository); a packaged buildpack (bin/detect is an
  *                                       executable, not a script) is reported as "packaged"
@@ -40,6 +40,7 @@ import { startPackageIndex, type PackageIndex } from '../test/helpers/package-in
 import { freePort, startRegistry, type Registry } from '../test/helpers/registry';
 import { pullImage, pushRunImage, runRegistryBuild, startWebProcess, type RegistryBuildResult } from '../test/helpers/image';
 import { sourceRuntimeEntry, useLoopbackSources } from '../test/helpers/sources';
+import { hostPython } from '../test/helpers/host-python';
 import { packBuild, packEnv, runCommand, runWeb, startPackSources } from '../test/pack/support';
 
 // ---------------------------------------------------------------------------------------------
@@ -748,13 +749,43 @@ async function floorBuilds(w: World, spec: AppSpec): Promise<{ cold: Sample; add
   }
 }
 
-async function benchApp(w: World, spec: AppSpec): Promise<Row[]> {
-  say(`builds: ${spec.label}`);
-  const ids = { cold: `${spec.id}-cold`, warm: `${spec.id}-warm`, added: `${spec.id}-added` };
+/** One row group of cold / warm / one-added builds beside its floor: the pip apps and the Poetry app. */
+interface Series {
+  id: string;
+  label: string;
+  /** What "one added" means for this series, e.g. "one requirement added". */
+  addedName: string;
+  /** A fresh scenario, ready for the cold build. */
+  scenario(): Promise<Scenario>;
+  /** Makes the one-added change in the scenario. */
+  addOne(s: Scenario): void;
+  /** The floor's cold build and its one-added build. */
+  floor(): Promise<{ cold: Sample; added: Sample }>;
+  floorMeasures: { cold: string; added: string };
+}
+
+function pipSeries(w: World, spec: AppSpec): Series {
+  return {
+    id: spec.id,
+    label: spec.label,
+    addedName: 'one requirement added',
+    scenario: () => appScenario(w, spec),
+    addOne: (s) => s.writeAppFile('requirements.txt', spec.plusOne),
+    floor: () => floorBuilds(w, spec),
+    floorMeasures: {
+      cold: 'curl | tar -xz + python -m venv + pip install -r (empty pip cache, same index)',
+      added: `fresh venv + pip install -r (with ${ADDED_REQUIREMENT}) with a warm pip cache`,
+    },
+  };
+}
+
+async function benchApp(w: World, series: Series): Promise<Row[]> {
+  say(`builds: ${series.label}`);
+  const ids = { cold: `${series.id}-cold`, warm: `${series.id}-warm`, added: `${series.id}-added` };
   const names = {
-    cold: `cold build, ${spec.label}`,
-    warm: `warm rebuild (nothing changed), ${spec.label}`,
-    added: `one requirement added, ${spec.label}`,
+    cold: `cold build, ${series.label}`,
+    warm: `warm rebuild (nothing changed), ${series.label}`,
+    added: `${series.addedName}, ${series.label}`,
   };
   const samples = { cold: [] as Sample[], coldTotal: [] as Sample[], warm: [] as Sample[], warmTotal: [] as Sample[], added: [] as Sample[], addedTotal: [] as Sample[], floorCold: [] as Sample[], floorAdded: [] as Sample[] };
   // Each phase too (the lifecycle group's breakdown, here in the OCI layout).
@@ -762,7 +793,7 @@ async function benchApp(w: World, spec: AppSpec): Promise<Row[]> {
   let pending = false;
 
   const runOurs = async (counted: boolean) => {
-    const s = await appScenario(w, spec);
+    const s = await series.scenario();
     try {
       clearLogs(w);
       const cold = buildOk('cold build', await runBuild(s));
@@ -774,7 +805,7 @@ async function benchApp(w: World, spec: AppSpec): Promise<Row[]> {
       clearLogs(w);
       const warm = buildOk('warm rebuild', await runBuild(s));
       const warmBytes = servedBytes(w);
-      s.writeAppFile('requirements.txt', spec.plusOne);
+      series.addOne(s);
       clearLogs(w);
       const added = buildOk('one-added rebuild', await runBuild(s));
       const addedBytes = servedBytes(w);
@@ -794,14 +825,14 @@ async function benchApp(w: World, spec: AppSpec): Promise<Row[]> {
     }
   };
   const runFloor = async (counted: boolean) => {
-    const f = await floorBuilds(w, spec);
+    const f = await series.floor();
     if (counted) {
       samples.floorCold.push(f.cold);
       samples.floorAdded.push(f.added);
     }
   };
 
-  await loop(w, spec.id, async (i, counted) => {
+  await loop(w, series.id, async (i, counted) => {
     if (i % 2 && !pending) {
       await runFloor(counted);
       await runOurs(counted);
@@ -825,7 +856,7 @@ async function benchApp(w: World, spec: AppSpec): Promise<Row[]> {
       ...base,
       ours: figures(samples.cold),
       also: { 'whole lifecycle (analyze..export), OCI layout': figures(samples.coldTotal)!, ...phaseFigures(phases.cold) },
-      floorMeasures: 'curl | tar -xz + python -m venv + pip install -r (empty pip cache, same index)',
+      floorMeasures: series.floorMeasures.cold,
       floor: figures(samples.floorCold),
     },
     1.25,
@@ -845,7 +876,7 @@ async function benchApp(w: World, spec: AppSpec): Promise<Row[]> {
       ...base,
       ours: figures(samples.added),
       also: { 'whole lifecycle (analyze..export), OCI layout': figures(samples.addedTotal)!, ...phaseFigures(phases.added) },
-      floorMeasures: `fresh venv + pip install -r (with ${ADDED_REQUIREMENT}) with a warm pip cache`,
+      floorMeasures: series.floorMeasures.added,
       floor: figures(samples.floorAdded),
     },
     1.3,
@@ -854,6 +885,121 @@ async function benchApp(w: World, spec: AppSpec): Promise<Row[]> {
 }
 
 class PendingSignal extends Error {}
+
+// ---------------------------------------------------------------------------------------------
+// poetry (issue 15): the Flask example as a Poetry app (test/fixtures/apps/poetry-flask), locked
+// here by the same pinned Poetry on the host against the loopback index (poetry.lock records the
+// index's URL, which changes every run), as test/integration/poetry.test.ts does. "One added":
+// python-dotenv moves from the dev group to main and the lock is made again. The floor: the
+// runtime (curl | tar), the pinned Poetry into its own venv, and `poetry sync --only main` into a
+// fresh venv (empty Poetry cache); then one added: a fresh venv synced with the warm cache.
+
+const POETRY_FIXTURE = path.join(REPO_ROOT, 'test', 'fixtures', 'apps', 'poetry-flask');
+const POETRY_SYNC = 'sync --only main --no-root --compile --no-ansi';
+
+interface PoetryFiles {
+  pyproject: string;
+  lock: string;
+}
+
+/** Poetry's settings outside any project: its cache and config under `root`, no keyring, no prompts. */
+function poetryToolEnv(w: World, root: string): NodeJS.ProcessEnv {
+  return {
+    PATH: `${path.dirname(hostPython())}:/usr/bin:/bin`,
+    HOME: root,
+    LANG: 'C.UTF-8',
+    POETRY_CACHE_DIR: path.join(root, 'poetry-cache'),
+    POETRY_CONFIG_DIR: path.join(root, 'poetry-config'),
+    POETRY_NO_INTERACTION: '1',
+    PYTHON_KEYRING_BACKEND: 'keyring.backends.null.Keyring',
+    PIP_CONFIG_FILE: '/dev/null',
+    PIP_DISABLE_PIP_VERSION_CHECK: '1',
+    ...w.index.pipEnv(),
+  };
+}
+
+/** A venv with the pinned Poetry (requirements/poetry.txt: every wheel hash-checked) from the index. */
+function installPoetryScript(python: string, venv: string): string {
+  return `${python} -m venv ${venv} && ${venv}/bin/python -m pip install -q --require-hashes --no-deps --only-binary=:all: -r ${path.join(REPO_ROOT, 'requirements', 'poetry.txt')}`;
+}
+
+function writePoetryFiles(dir: string, files: PoetryFiles): void {
+  fs.writeFileSync(path.join(dir, 'pyproject.toml'), files.pyproject);
+  fs.writeFileSync(path.join(dir, 'poetry.lock'), files.lock);
+}
+
+/** In a scenario's app: through writeAppFile, which hands the files to the build user. */
+function writeScenarioPoetryFiles(s: Scenario, files: PoetryFiles): void {
+  s.writeAppFile('pyproject.toml', files.pyproject, 0o644);
+  s.writeAppFile('poetry.lock', files.lock, 0o644);
+}
+
+function replaced(text: string, from: string, to: string): string {
+  if (!text.includes(from)) throw new Error(`bench: ${POETRY_FIXTURE}/pyproject.toml no longer contains ${JSON.stringify(from)}`);
+  return text.replace(from, to);
+}
+
+async function poetrySeries(w: World): Promise<Series> {
+  say('poetry: the pinned Poetry on the host, and the two locks');
+  const tool = path.join(w.scratch, 'poetry-host');
+  fs.mkdirSync(tool, { recursive: true });
+  const env = poetryToolEnv(w, tool);
+  mustSucceed('installing the host Poetry', await timed('bash', ['-ec', installPoetryScript(hostPython(), path.join(tool, 'venv'))], { env }));
+  const poetry = path.join(tool, 'venv', 'bin', 'poetry');
+  const locked = async (pyproject: string): Promise<PoetryFiles> => {
+    const dir = fs.mkdtempSync(path.join(tool, 'project-'));
+    fs.writeFileSync(path.join(dir, 'pyproject.toml'), pyproject);
+    mustSucceed('poetry lock', await timed(poetry, ['lock', '--no-ansi'], { cwd: dir, env }));
+    return { pyproject, lock: fs.readFileSync(path.join(dir, 'poetry.lock'), 'utf8') };
+  };
+  const fixture = fs.readFileSync(path.join(POETRY_FIXTURE, 'pyproject.toml'), 'utf8').replace(/url = "http:\/\/127\.0\.0\.1:\d+\/simple\/"/, `url = "${w.index.url}"`);
+  const base = await locked(fixture);
+  const plusOne = await locked(replaced(replaced(fixture, '[tool.poetry.group.dev.dependencies]\npython-dotenv = "1.2.4"\n', ''), 'gunicorn = "27.0.1"\n', 'gunicorn = "27.0.1"\npython-dotenv = "1.2.4"\n'));
+
+  const floor = async (): Promise<{ cold: Sample; added: Sample }> => {
+    const root = tempDir('floor-poetry');
+    try {
+      const app = path.join(root, 'app');
+      const py = path.join(root, 'python');
+      fs.mkdirSync(app);
+      fs.mkdirSync(py);
+      writePoetryFiles(app, base);
+      const fenv = poetryToolEnv(w, root);
+      const sync = (venv: string) => `${py}/bin/python3 -m venv ${venv} && cd ${app} && VIRTUAL_ENV=${venv} POETRY_VIRTUALENVS_CREATE=false ${root}/poetry/bin/poetry ${POETRY_SYNC}`;
+      clearLogs(w);
+      const cold = mustSucceed(
+        'floor cold build (Poetry)',
+        await timed('bash', ['-o', 'pipefail', '-ec', `curl -sf ${w.mirror.urlFor(w.runtime.file)} | tar -xz -C ${py} --strip-components=1; ${installPoetryScript(`${py}/bin/python3`, `${root}/poetry`)}; ${sync(`${root}/venv`)}`], { env: fenv, cwd: root }),
+      );
+      const coldBytes = servedBytes(w);
+      writePoetryFiles(app, plusOne);
+      clearLogs(w);
+      const added = mustSucceed('floor one-added (Poetry)', await timed('bash', ['-ec', sync(`${root}/venv2`)], { env: fenv, cwd: root }));
+      return { cold: { ms: cold.ms, rssKb: cold.rssKb, bytes: coldBytes }, added: { ms: added.ms, rssKb: added.rssKb, bytes: servedBytes(w) } };
+    } finally {
+      rmrf(root);
+    }
+  };
+
+  return {
+    id: 'poetry',
+    label: 'Flask app as a Poetry project (8 packages)',
+    addedName: 'one dependency added (poetry lock)',
+    scenario: async () => {
+      const s = createScenario('poetry-flask', { buildpackDir: w.opts.buildpackDir });
+      writeScenarioPoetryFiles(s, base);
+      s.setEnv('BP_PYTHON_MANIFEST', w.manifest);
+      for (const [k, v] of Object.entries(w.index.pipEnv())) s.setEnv(k, v);
+      return s;
+    },
+    addOne: (s) => writeScenarioPoetryFiles(s, plusOne),
+    floor,
+    floorMeasures: {
+      cold: `curl | tar -xz + the pinned Poetry (pip install --require-hashes) + python -m venv + poetry ${POETRY_SYNC} (empty caches, same index)`,
+      added: `fresh venv + poetry ${POETRY_SYNC} (python-dotenv moved to main) with a warm Poetry cache`,
+    },
+  };
+}
 
 // ---------------------------------------------------------------------------------------------
 // lifecycle: what users wait for (issue 20). The whole lifecycle and each phase, for cold, warm,
@@ -1157,8 +1303,9 @@ async function main(): Promise<void> {
         }
         continue;
       }
-      rows.push(...(await benchApp(w, spec)));
+      rows.push(...(await benchApp(w, pipSeries(w, spec))));
     }
+    if (want('poetry')) rows.push(...(await benchApp(w, await poetrySeries(w))));
     // The whole lifecycle through a registry (issue 20): not in CI's --quick list; in --quick mode the Flask app only.
     if (!opts.compare && want('lifecycle')) {
       for (const spec of appSpecs()) if (!opts.quick || spec.id === 'flask') rows.push(...(await benchLifecycle(w, spec)));
