@@ -168,6 +168,9 @@ describe('bad dependency input: the message names the file and the requirement, 
 describe('C extensions against the sqlite layer', () => {
   it("an sdist that compiles against sqlite3.h builds in the venv and links the layer's SQLite", async () => {
     const s = await scenario('sqlite-ext-app', { sqlite: true });
+    // SQLite unoptimised: the test is about linking against the layer, and -O2 costs minutes here
+    // (test/integration/sqlite-layer.test.ts proves the default compile).
+    s.setEnv('CFLAGS', '-O0');
     const r = await runBuild(s, { upTo: 'builder' });
     expect(r.buildLog).toMatch(/Installing SQLite3 \(built beside the Python install/);
     expect(r.success).toBe(true);

@@ -72,6 +72,7 @@ describe('installSqlite on a temp layers dir', () => {
     const r = await installSqlite({ layersDir: layers, entry: sourceEntry(), target, mirrors: [], env: baseEnv(), log: first.log, explicitlyRequested: false });
     expect(r).toMatchObject({ status: 'installed', version: VERSION, dir: path.join(layers, 'sqlite') });
     expect(first.text()).toMatch(/Downloaded and unpacked [\d.]+ MiB in .*sha256 verified/);
+    expect(first.text()).toMatch(/Compiling SQLite 3\.52\.0 with cc \(-O2; library and CLI in parallel\)/);
     expect(first.text()).toMatch(/Compiled SQLite 3\.52\.0 in (?:\d+m )?[\d.]+m?s \(FTS3, FTS4, FTS5, JSON, RTREE/);
     expect(sqliteDownloads()).toHaveLength(1);
     const dir = r.dir!;
@@ -198,6 +199,9 @@ const NO_STACK = /^\s+at .+\(.+:\d+:\d+\)$/m;
 describe('sqlite layer through the lifecycle', () => {
   it('compiles SQLite 3.52.0 on the first build, reuses it on a warm rebuild, and removes it with BP_PYTHON_SQLITE=false', async () => {
     const s = await lifecycleScenario();
+    // Unoptimised: this test is about the layer through the lifecycle (download, cache, export,
+    // removal), not the code; the default -O2 compile is the test above's (and the pack tier's).
+    s.setEnv('CFLAGS', '-O0');
     mirror.clearLog();
     const first = await runBuild(s);
     expect(first.success).toBe(true);
@@ -206,7 +210,7 @@ describe('sqlite layer through the lifecycle', () => {
     expect(first.buildLog).toMatch(/Downloading SQLite 3\.52\.0 source from http:\/\/127\.0\.0\.1:\d+\/sqlite\/sqlite-autoconf-3520000\.tar\.gz/);
     expect(first.buildLog).toMatch(/Downloaded and unpacked 3\.1 MiB in .*sha256 verified/);
     expect(first.buildLog).toMatch(/No prebuilt SQLite for \w+ [\d.]+ amd64 in the manifest; compiling it from source \(once: the layer is cached\)/);
-    expect(first.buildLog).toMatch(/Compiling SQLite 3\.52\.0 with cc \(-O2; library and CLI in parallel\)/);
+    expect(first.buildLog).toMatch(/Compiling SQLite 3\.52\.0 with cc \(-O2, CFLAGS=-O0; library and CLI in parallel\)/);
     expect(first.buildLog).toMatch(/Compiled SQLite 3\.52\.0 in (?:\d+m )?[\d.]+m?s \(FTS3, FTS4, FTS5, JSON, RTREE, GEOPOLY, math functions/);
     expect(sqliteDownloads()).toHaveLength(1);
     expect(first.exportLog).toMatch(/Adding layer 'python-cnb\/python:sqlite'/);
