@@ -1,6 +1,7 @@
 // poetry.lock (with its pyproject.toml): the pinned Poetry (the build-only poetry layer) syncs the
-// lock's main group into the venv, as Heroku's CNB does: `poetry check --lock` first (a lock that
-// no longer matches pyproject.toml fails with Poetry's own words, before any package download),
+// lock's main group into the venv, as Heroku's CNB does. A lock that no longer matches
+// pyproject.toml fails during analysis, before any download (poetry-lock.ts: Poetry's own
+// content-hash), and `poetry check --lock` runs first all the same (Poetry's word is final),
 // then `poetry sync --only main --compile` with VIRTUAL_ENV at the venv. The project itself is
 // installed when it declares a build system (else --no-root). The index is the one in
 // pyproject.toml / poetry.lock; the platform's POETRY_* settings pass through except those that
@@ -13,6 +14,7 @@ import { runOrThrow } from '../io/exec';
 import { pipErrorLines } from '../python/dependencies';
 import { has } from '../project';
 import { appFile, type InstallStep, type Manager } from './manager';
+import { poetryLockFreshness } from './poetry-lock';
 
 /** Platform settings that would move the venv, or Poetry's cache and data out of the layers. */
 export const POETRY_ENV_OVERRIDDEN = ['POETRY_VIRTUALENVS_CREATE', 'POETRY_VIRTUALENVS_IN_PROJECT', 'POETRY_VIRTUALENVS_PATH', 'POETRY_VIRTUALENVS_PREFER_ACTIVE_PYTHON', 'POETRY_VIRTUALENVS_USE_POETRY_PYTHON', 'POETRY_CACHE_DIR', 'POETRY_DATA_DIR'] as const;
@@ -50,7 +52,14 @@ export const poetry: Manager = {
         'Run `poetry lock` and commit poetry.lock (the build installs exactly the locked packages).',
       ]);
     }
-    checkProjectFile('poetry.lock', appFile(app, 'poetry.lock').toString('utf8'));
+    const lock = checkProjectFile('poetry.lock', appFile(app, 'poetry.lock').toString('utf8'));
+    const freshness = poetryLockFreshness(doc, lock);
+    if (freshness.state === 'stale') {
+      throw new UserError('poetry.lock is out of date', [
+        `poetry.lock was made from another pyproject.toml: its content-hash is ${freshness.locked.slice(0, 12)}..., and the dependencies in pyproject.toml now hash to ${freshness.current.slice(0, 12)}... (what \`poetry check --lock\` compares).`,
+        'poetry.lock does not match pyproject.toml, and the build installs exactly the lock. Run `poetry lock`, then commit poetry.lock.',
+      ]);
+    }
     const tool = (doc.tool as Record<string, unknown> | undefined)?.poetry as Record<string, unknown> | undefined;
     const installRoot = doc['build-system'] !== undefined && tool?.['package-mode'] !== false;
     const constraint = pythonConstraint(doc);

@@ -121,6 +121,26 @@ describe('poetry.lock (the Flask example as a Poetry app)', () => {
     expect(sources.index.downloads()).toEqual([]);
     s.writeAppFile('pyproject.toml', before);
   });
+
+  it('the same on a first build (nothing cached): found in analysis, before the runtime or Poetry itself is downloaded', async () => {
+    const cold = createScenario('poetry-flask');
+    await useLoopbackSources(cold, sources);
+    await lock(cold);
+    const locked = fs.readFileSync(path.join(cold.sourceDir, 'pyproject.toml'), 'utf8');
+    cold.writeAppFile('pyproject.toml', locked.replace('flask = "3.1.3"\n', 'flask = "3.1.2"\n'));
+    sources.index.clearLog();
+    sources.mirror.clearLog();
+    const r = await runBuild(cold);
+    expect(r.success).toBe(false);
+    expect(r.phases.builder?.exitCode).not.toBe(0);
+    expect(r.buildLog).toContain('Error: poetry.lock is out of date');
+    expect(r.buildLog).toMatch(/its content-hash is [0-9a-f]{12}\.\.\., and the dependencies in pyproject\.toml now hash to [0-9a-f]{12}\.\.\./);
+    expect(r.buildLog).toContain('Run `poetry lock`, then commit poetry.lock.');
+    expect(r.buildLog).not.toContain('Running: poetry');
+    expect(r.buildLog).not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/);
+    expect(sources.index.requests()).toEqual([]);
+    expect(sources.mirror.requests()).toEqual([]);
+  });
 });
 
 describe('a Poetry project with a path dependency', () => {
