@@ -2,7 +2,7 @@
 //
 // For operators, so that production builds never compile: compiles CPython <version> from the
 // verified python.org source that buildpack.toml lists (a `kind = "source"` entry) with the SAME
-// code as the python layer (src/python/source-build.ts: preflight, configure, make, install,
+// code as the python layer (src/runtime/source-build.ts: preflight, configure, make, install,
 // test suites removed), on this machine, for this machine's arch and distro (the result links the
 // distro's OpenSSL, libffi, SQLite... dynamically; run it in the build image the builder uses).
 // Writes to --out (default dist/runtimes):
@@ -26,7 +26,7 @@ import { formatBytes, formatDuration, Log } from '../src/log';
 import { buildpackManifest, type Dependency } from '../src/python/manifest';
 import { mirrorsFromEnv } from '../src/python/mirrors';
 import { packRuntimeArchive, relocatableScripts, runtimeArchiveEntry, runtimeArchiveName } from '../src/python/runtime-archive';
-import { compilePython, planSourceBuild, preflightSourceBuild } from '../src/python/source-build';
+import { compilePython, planSourceBuild, preflightSourceBuild } from '../src/runtime/source-build';
 import { isSourceEntry } from '../src/python/source-plan';
 
 const REPO = path.resolve(__dirname, '..');

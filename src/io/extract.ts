@@ -468,7 +468,7 @@ export async function extractTar(input: Readable, dest: string, options: { compr
             if (writer.full()) await writer.ready();
           }
           // The archive's mtime, as tar keeps it: a runtime's timestamp .pyc record their source's
-          // mtime, and are valid only while it is kept (src/python/stdlib-bytecode.ts).
+          // mtime, and are valid only while it is kept (src/runtime/stdlib-bytecode.ts).
           const mtime = header.mtime instanceof Date && !Number.isNaN(header.mtime.getTime()) ? Math.max(0, Math.floor(header.mtime.getTime() / 1000)) : -1;
           writer.close(mode & UMASK ? mode : 0, mtime); // the umask filtered the mode we asked for
           stats.files++;

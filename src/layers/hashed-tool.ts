@@ -1,6 +1,6 @@
 // A build tool that is a closure of wheels (Poetry, Pipenv), installed into its own build-only layer
 // from its pinned requirements file (requirements/<tool>.txt, made by scripts/pin-tools.sh): the
-// runtime's bundled pip (on PYTHONPATH, see src/python/stdlib-bytecode.ts) runs `install --require-hashes --no-deps --only-binary=:all: --user` with
+// runtime's bundled pip (on PYTHONPATH, see src/runtime/stdlib-bytecode.ts) runs `install --require-hashes --no-deps --only-binary=:all: --user` with
 // PYTHONUSERBASE at the layer, so every wheel is checked against the sha256 kept in the repository
 // and a tampered index or mirror cannot change what runs. The wheels come from the platform's
 // index (PIP_INDEX_URL and pip's other settings apply; an air-gapped index must hold them).
@@ -18,7 +18,7 @@ import { runOrThrow } from '../io/exec';
 import { removePath } from '../io/fs';
 import { formatDuration, type Log } from '../log';
 import { pipErrorLines } from '../python/dependencies';
-import { bootstrapPipEnv } from '../python/stdlib-bytecode';
+import { bootstrapPipEnv } from '../runtime/stdlib-bytecode';
 import { logCacheHit, logCacheMiss } from './kit';
 import { defineToolLayer, skipUncachedTool, type InstalledTool } from './tool';
 

@@ -2,7 +2,7 @@
 // always for a Python compiled from source: see src/layers/reuse.ts): CPython from a verified
 // python-build-standalone archive, relocated to the layer, or, for a manifest entry of kind
 // "source", compiled from its verified python.org tarball with the layer as the prefix
-// (src/python/source-build.ts). Both are finished by src/python/stdlib-bytecode.ts (bytecode valid
+// (src/runtime/source-build.ts). Both are finished by src/runtime/stdlib-bytecode.ts (bytecode valid
 // in the image; no -O/-OO bytecode, no bundled pip). Key: python version, arch, distro, artifact
 // sha256, how it was built ("prebuilt", or the compiler and BP_PYTHON_CONFIGURE_FLAGS) and how the
 // layer is finished (RUNTIME_LAYOUT). When this build runs nothing from it and it is unchanged, the
@@ -18,8 +18,8 @@ import { listDir, pathExists, removePath } from '../io/fs';
 import { formatDuration, type Log } from '../log';
 import { sha256Of, type Dependency } from '../python/manifest';
 import type { MirrorConfig } from '../python/mirrors';
-import { bootstrapPipPath, finishRuntimeInstall, RUNTIME_LAYOUT } from '../python/stdlib-bytecode';
-import { compilePython, planSourceBuild, preflightSourceBuild, type Preflight, type SourceBuildPlan } from '../python/source-build';
+import { bootstrapPipPath, finishRuntimeInstall, RUNTIME_LAYOUT } from '../runtime/stdlib-bytecode';
+import { compilePython, planSourceBuild, preflightSourceBuild, type Preflight, type SourceBuildPlan } from '../runtime/source-build';
 import { isSourceEntry } from '../python/source-plan';
 import { fetchIntoLayer, logCacheHit, logCacheMiss, targetKey } from './kit';
 import { KEPT_NOTE } from './reuse';

@@ -1,6 +1,6 @@
 // A build tool installed from its pinned, verified wheel into its own layer (pip, uv; Poetry and
 // Pipenv next), with the runtime's own bundled pip (on PYTHONPATH: the python layer holds none, see
-// src/python/stdlib-bytecode.ts): `python -m pip install --user` with
+// src/runtime/stdlib-bytecode.ts): `python -m pip install --user` with
 // PYTHONUSERBASE at the layer (as Heroku's CNB installs pip, Poetry and uv), so the tool lands in
 // <layer>/bin and <layer>/lib. --isolated and --no-index: the wheel is the only input, whatever pip
 // configuration the app or platform has. Build-only layers: the tools are not in the image.
@@ -18,7 +18,7 @@ import { removePath } from '../io/fs';
 import { formatBytes, formatDuration, type Log } from '../log';
 import { sha256Of, type Dependency } from '../python/manifest';
 import { applyMirror, type MirrorConfig } from '../python/mirrors';
-import { bootstrapPipEnv } from '../python/stdlib-bytecode';
+import { bootstrapPipEnv } from '../runtime/stdlib-bytecode';
 import { logCacheHit, logCacheMiss } from './kit';
 
 /** A tool's layer: build and cache, never launch (the tools are not in the image); keyed on the

@@ -39,7 +39,7 @@ export interface InstallStep {
   /** The runtime's python3 (pip runs from it, with --python at the venv). */
   python: string;
   /** A sys.path entry with a pip, for a manager whose tool layer holds none (Pipenv installs its
-   *  lock with pip): the runtime's python layer has no pip of its own (src/python/stdlib-bytecode.ts). */
+   *  lock with pip): the runtime's python layer has no pip of its own (src/runtime/stdlib-bytecode.ts). */
   bootstrapPip?: string;
   /** The build tool's executable (<layer>/bin/uv); tools installed as packages run as `python -m`. */
   tool: string;

@@ -10,7 +10,7 @@ import { promises as fsp } from 'node:fs';
 import { whenCommandFails } from '../explain';
 import { runOrThrow } from '../io/exec';
 import { pipErrorLines } from '../python/dependencies';
-import { bootstrapPipEnv } from '../python/stdlib-bytecode';
+import { bootstrapPipEnv } from '../runtime/stdlib-bytecode';
 import { appFile, type Manager } from './manager';
 import { installLock } from './pipenv';
 import { withVendoredWheels } from './pip-runner';

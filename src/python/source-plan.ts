@@ -1,6 +1,6 @@
 // Pure decisions for CPython compiled from a python.org source tarball (a manifest entry of
 // `kind = "source"`), where no prebuilt archive exists for the target (2.7, 3.6, 3.7; 3.8.8 and
-// 3.9.2 on arm64). src/python/source-build.ts does the IO. Decided here: the configure command
+// 3.9.2 on arm64). src/runtime/source-build.ts does the IO. Decided here: the configure command
 // line (prefix at the layer, relocatable, no ensurepip), which user flags are allowed, which
 // headers are required or optional and what to install for them, the cache-key part that says
 // how it was compiled, and which files an install does not need.
@@ -165,7 +165,7 @@ export function removableAfterInstall(version: string): string[] {
 /**
  * `make install` byte-compiles the standard library three times: plain, then `-O` and `-OO`
  * (CPython's Makefile.pre.in, target libinstall, 2.7 to 3.10). The -O/-OO bytecode is deleted
- * right after (src/python/stdlib-bytecode.ts: no app runs Python with -O), so those passes are
+ * right after (src/runtime/stdlib-bytecode.ts: no app runs Python with -O), so those passes are
  * turned off: in each recipe line that runs `$(PYTHON_FOR_BUILD) ... -O|-OO ... compileall.py`,
  * the interpreter becomes `true` (the recipe's other words and continued lines become its ignored
  * arguments). Returns the new text and how many passes were turned off.

@@ -9,7 +9,7 @@ import { createScenario, layerPath, readAppImage, readLayerToml, runBuild, type 
 import { readFixtureIndex, runtimeEntry, startMirror, writeRuntimeManifest, type Mirror } from '../helpers/mirror';
 import { useLoopbackSources } from '../helpers/sources';
 import { pycCensus } from '../helpers/bytecode';
-import { finishRuntimeInstall, RUNTIME_LAYOUT } from '../../src/python/stdlib-bytecode';
+import { finishRuntimeInstall, RUNTIME_LAYOUT } from '../../src/runtime/stdlib-bytecode';
 import { Log } from '../../src/log';
 
 let mirror: Mirror;

@@ -2,7 +2,7 @@
 // source-build.ts, and the version resolution's choice between a prebuilt archive and a source entry.
 import type { Dependency } from '../../src/python/manifest';
 import { resolvePython } from '../../src/python/resolve';
-import { modulesNotBuilt } from '../../src/python/source-build';
+import { modulesNotBuilt } from '../../src/runtime/source-build';
 import { configureArgs, headerChecks, isSourceEntry, missingPrerequisites, parseConfigureFlags, removableAfterInstall, sourceBuildKey, modulesToCheck, testSuitesInSource, withoutOptimizedBytecodePasses } from '../../src/python/source-plan';
 import { repositoryBuildpack } from '../helpers/buildpack-manifest';
 import { userError } from '../helpers/user-error';

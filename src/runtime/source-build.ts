@@ -11,8 +11,8 @@ import { run, which, type RunResult } from '../io/exec';
 import { listDir, makeDir, pathExists, removePath } from '../io/fs';
 import { formatDuration, listing, type Log } from '../log';
 import { fetchIntoLayer } from '../layers/kit';
-import type { Dependency } from './manifest';
-import type { MirrorConfig } from './mirrors';
+import type { Dependency } from '../python/manifest';
+import type { MirrorConfig } from '../python/mirrors';
 import {
   configureArgs,
   headerChecks,
@@ -26,7 +26,7 @@ import {
   testSuitesInSource,
   withoutOptimizedBytecodePasses,
   type HeaderCheck,
-} from './source-plan';
+} from '../python/source-plan';
 
 export interface SourceBuildPlan {
   /** BP_PYTHON_CONFIGURE_FLAGS, checked. */
