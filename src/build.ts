@@ -2,11 +2,12 @@
 // before any download), then the layers in order, then launch.toml. Where each step lives is in
 // src/README.md.
 import * as path from 'node:path';
-import { analyse, logAnalysis, type BuildInputs } from './analysis';
+import { analyse, logAnalysis, type Analysis, type BuildInputs } from './analysis';
 import type { BuildpackInfo } from './buildpack-info';
 import { readBindings } from './cnb/bindings';
 import { BuildEnv } from './cnb/build-env';
 import { describeTarget, type BuildContext } from './cnb/context';
+import type { LayerTypes } from './cnb/schemas';
 import { writeLaunchToml } from './cnb/launch';
 import { readBuildpackPlan } from './cnb/plan';
 import { runCollectstatic } from './django';
@@ -61,6 +62,34 @@ interface Around {
 }
 
 async function buildSteps(ctx: BuildContext, info: BuildpackInfo, log: Log, { paketo, debug, report, started }: Around): Promise<void> {
+  const { a, bindings } = await readAndAnalyse(ctx, info, paketo, debug, log);
+  let env = BuildEnv.forBuildSteps(ctx.env);
+  // A Python compiled from source checks the compiler and headers first, before any download.
+  const source = await prepareSourcePython({ layersDir: ctx.layersDir, entry: a.python.entry, target: ctx.target, env: env.toRecord() });
+  const sqlite = startSqlite({ layersDir: ctx.layersDir, ...a.sqlite, target: ctx.target, mirrors: a.mirrors, env });
+  const reuse = await planLayerReuse(ctx, a, source !== undefined, log);
+  log.step(`Installing Python ${a.python.version}`);
+  const python = await installPython({ layersDir: ctx.layersDir, entry: a.python.entry, target: ctx.target, mirrors: a.mirrors, reuse: reuse.python, log, source });
+  env = await sqlite.join(await env.withLayer(python.dir, python.env), log);
+  await runHook('pre_compile', a.classic.hooks.pre_compile, { appDir: ctx.appDir, env: env.toRecord(), log });
+  const deps = await installOrDropDependencies({ ctx, analysis: a, python, bindings, env, venvReuse: reuse.venv, log });
+  env = deps.env;
+  // The classic order after the install: nltk.txt, collectstatic, bin/post_compile.
+  const nltk = await installNltkData({ layersDir: ctx.layersDir, appDir: ctx.appDir, nltk: a.classic.nltk, venvDir: deps.venvDir, env: env.toRecord(), log });
+  if (nltk) env = await env.withLayer(nltk.dir, nltk.env);
+  if (a.django && deps.venvDir) await runCollectstatic({ appDir: ctx.appDir, venvDir: deps.venvDir, env: env.toRecord(), optOutFile: a.classic.collectstaticOptOut, log });
+  await runHook('post_compile', a.classic.hooks.post_compile, { appDir: ctx.appDir, env: env.toRecord(), log });
+  await writeSboms(ctx.layersDir, info, a, debug);
+  log.step('Process types');
+  await writeWebConcurrency(ctx.layersDir);
+  // The report of the build that made the image's layers: this one's, or the last one's when nothing changed (same image ID).
+  const label = reportLabel(await reportForImage(ctx.layersDir, report.finish({ info, analysis: a, packages: deps.packages })));
+  await writeLaunchToml(path.join(ctx.layersDir, 'launch.toml'), chooseProcesses(a.processes, deps.hasGunicorn, log), [label]);
+  log.step(`Done (${formatDuration(Date.now() - started)})`);
+}
+
+/** Reads the app and every other input once, logs them, and analyses them (every input error is thrown here). */
+async function readAndAnalyse(ctx: BuildContext, info: BuildpackInfo, paketo: PaketoNames, debug: DebugLog, log: Log): Promise<{ a: Analysis; bindings: BuildInputs['bindings'] }> {
   const inputs = await readInputs(ctx, info);
   logApp(inputs.app, ctx, log);
   for (const note of paketo.notes) log.info(note);
@@ -68,48 +97,40 @@ async function buildSteps(ctx: BuildContext, info: BuildpackInfo, log: Log, { pa
   const a = analyse(inputs);
   logAnalysis(a, log);
   debug.chosen(a);
+  return { a, bindings: inputs.bindings };
+}
 
-  let env = BuildEnv.forBuildSteps(ctx.env);
-  // A Python compiled from source checks the compiler and headers first, before any download.
-  const source = await prepareSourcePython({ layersDir: ctx.layersDir, entry: a.python.entry, target: ctx.target, env: env.toRecord() });
-  const sqlite = startSqlite({ layersDir: ctx.layersDir, ...a.sqlite, target: ctx.target, mirrors: a.mirrors, env });
-  // Which of the python and site-packages layers this build needs as files (src/layers/reuse.ts):
-  // the venv is known before Python, which is needed only to create it or to run a hook.
-  const needs = source ? withSourceRuntime(a.buildNeeds) : a.buildNeeds;
+/**
+ * Which of the python and site-packages layers this build needs as files (src/layers/reuse.ts),
+ * so how each is kept: the venv's fate is known before Python, which is needed only to create the
+ * venv or to run a hook.
+ */
+async function planLayerReuse(ctx: BuildContext, a: Analysis, sourcePython: boolean, log: Log): Promise<{ python: { types: Required<LayerTypes>; keepInImage: boolean }; venv: { types: Required<LayerTypes>; keepInImage: boolean } }> {
+  const needs = sourcePython ? withSourceRuntime(a.buildNeeds) : a.buildNeeds;
   const venvPlan = a.dependencies ? await peekVenv({ layersDir: ctx.layersDir, analysis: a, target: ctx.target, keepInImage: needs.venv.length === 0 }) : undefined;
   const pythonNeededNow = needs.python.length > 0 || (venvPlan !== undefined && venvPlan.action === 'create');
   logLayerReuse(needs, log);
-  log.step(`Installing Python ${a.python.version}`);
-  const python = await installPython({ layersDir: ctx.layersDir, entry: a.python.entry, target: ctx.target, mirrors: a.mirrors, reuse: { types: launchLayerTypes(needs.python), keepInImage: !pythonNeededNow }, log, source });
-  env = await sqlite.join(await env.withLayer(python.dir, python.env), log);
-  await runHook('pre_compile', a.classic.hooks.pre_compile, { appDir: ctx.appDir, env: env.toRecord(), log });
+  return {
+    python: { types: launchLayerTypes(needs.python), keepInImage: !pythonNeededNow },
+    venv: { types: launchLayerTypes(needs.venv), keepInImage: venvPlan?.action === 'keep' },
+  };
+}
 
-  let venvDir: string | undefined;
-  let hasGunicorn = false;
-  let packages: number | undefined;
-  if (a.dependencies) {
-    const venvReuse = { types: launchLayerTypes(needs.venv), keepInImage: venvPlan?.action === 'keep' };
-    ({ dir: venvDir, hasGunicorn, packages, env } = await installDependencies({ ctx, analysis: a, python, bindings: inputs.bindings, env, venvReuse, log }));
-  } else {
-    await dropDependencyLayers(ctx.layersDir);
+/** The dependencies into the venv, or, for an app without any, the dependency layers of an earlier build removed. */
+async function installOrDropDependencies(opts: Parameters<typeof installDependencies>[0]): Promise<{ venvDir?: string; hasGunicorn: boolean; packages?: number; env: BuildEnv }> {
+  if (opts.analysis.dependencies) {
+    const { dir, hasGunicorn, packages, env } = await installDependencies(opts);
+    return { venvDir: dir, hasGunicorn, packages, env };
   }
-  // The classic order after the install: nltk.txt, collectstatic, bin/post_compile.
-  const nltk = await installNltkData({ layersDir: ctx.layersDir, appDir: ctx.appDir, nltk: a.classic.nltk, venvDir, env: env.toRecord(), log });
-  if (nltk) env = await env.withLayer(nltk.dir, nltk.env);
-  if (a.django && venvDir) await runCollectstatic({ appDir: ctx.appDir, venvDir, env: env.toRecord(), optOutFile: a.classic.collectstaticOptOut, log });
-  await runHook('post_compile', a.classic.hooks.post_compile, { appDir: ctx.appDir, env: env.toRecord(), log });
+  await dropDependencyLayers(opts.ctx.layersDir);
+  return { hasGunicorn: false, env: opts.env };
+}
 
-  // Every layer's SBOM (src/sbom/): a reused layer's was restored with it, the others are written now.
+/** Every layer's SBOM (src/sbom/): a reused layer's was restored with it, the others are written now. */
+async function writeSboms(layersDir: string, info: BuildpackInfo, a: Analysis, debug: DebugLog): Promise<void> {
   const chosen = chosenEntries(a);
-  const sboms = await writeMissingSboms(ctx.layersDir, { buildpack: info, python: chosen.python, entries: [chosen.tool, chosen.sqlite].filter((e) => e !== undefined) });
+  const sboms = await writeMissingSboms(layersDir, { buildpack: info, python: chosen.python, entries: [chosen.tool, chosen.sqlite].filter((e) => e !== undefined) });
   debug.note(`SBOMs written for: ${sboms.join(', ') || '(none: every layer kept its own)'}`);
-
-  log.step('Process types');
-  await writeWebConcurrency(ctx.layersDir);
-  // The report of the build that made the image's layers: this one's, or the last one's when nothing changed (same image ID).
-  const label = reportLabel(await reportForImage(ctx.layersDir, report.finish({ info, analysis: a, packages })));
-  await writeLaunchToml(path.join(ctx.layersDir, 'launch.toml'), chooseProcesses(a.processes, hasGunicorn, log), [label]);
-  log.step(`Done (${formatDuration(Date.now() - started)})`);
 }
 
 /** All the reading the analysis needs, in one place (the app once, the plan, the manifests, the bindings). */
