@@ -12,25 +12,28 @@ import { listen, type LayerDecisionEvent } from '../trace';
 
 export const BUILD_REPORT_LABEL = 'io.buildpacks.python-cnb.build';
 
-export interface LayerReport {
-  name: string;
-  /** reused: kept as restored; created: there was none; rebuilt: there was one, and it was replaced. */
-  /** kept: unchanged launch-only layer that the exporter takes from the previous image (not restored). */
-  decision: 'reused' | 'kept' | 'created' | 'rebuilt';
+// One shape for the label and for the report a later build reads back (parseStoredReport).
+const LayerReportShape = z.object({
+  name: z.string(),
+  /** reused: kept as restored; kept: an unchanged launch-only layer the exporter takes from the
+   *  previous image (not restored); created: there was none; rebuilt: there was one, and it was replaced. */
+  decision: z.enum(['reused', 'kept', 'created', 'rebuilt']),
   /** Why it was rebuilt (the same sentences as the build log). */
-  reasons: string[];
+  reasons: z.array(z.string()),
   /** From the decision to the layer's metadata being written (created and rebuilt layers only). */
-  ms?: number;
-}
+  ms: z.number().optional(),
+});
+export type LayerReport = z.infer<typeof LayerReportShape>;
 
-export interface BuildReport {
-  schema: 1;
-  buildpack: { id: string; version: string };
-  python: { version: string; requested: string | null; source: string };
-  dependencies: { package_manager: string; tool: string; tool_version: string; packages: number } | null;
-  layers: LayerReport[];
-  durations_ms: { total: number };
-}
+const BuildReportShape = z.object({
+  schema: z.literal(1),
+  buildpack: z.object({ id: z.string(), version: z.string() }),
+  python: z.object({ version: z.string(), requested: z.string().nullable(), source: z.string() }),
+  dependencies: z.object({ package_manager: z.string(), tool: z.string(), tool_version: z.string(), packages: z.number() }).nullable(),
+  layers: z.array(LayerReportShape),
+  durations_ms: z.object({ total: z.number() }),
+});
+export type BuildReport = z.infer<typeof BuildReportShape>;
 
 /** Collects layer events from now on; `finish` builds the report. */
 export interface BuildReportCollector {
@@ -106,23 +109,12 @@ export function reportOfImage(fresh: BuildReport, previous: BuildReport | undefi
   return !changedLayers && same ? previous : fresh;
 }
 
-const StoredReport = z.object({
-  schema: z.literal(1),
-  buildpack: z.object({ id: z.string(), version: z.string() }),
-  python: z.object({ version: z.string(), requested: z.string().nullable(), source: z.string() }),
-  dependencies: z.object({ package_manager: z.string(), tool: z.string(), tool_version: z.string(), packages: z.number() }).nullable(),
-  layers: z.array(
-    z.object({ name: z.string(), decision: z.enum(['reused', 'kept', 'created', 'rebuilt']), reasons: z.array(z.string()), ms: z.number().optional() }),
-  ),
-  durations_ms: z.object({ total: z.number() }),
-});
-
 /** A report stored by an earlier build (JSON); undefined when missing, unreadable or of another shape. */
 export function parseStoredReport(json: unknown): BuildReport | undefined {
   if (typeof json !== 'string') return undefined;
   try {
-    const parsed = StoredReport.safeParse(JSON.parse(json));
-    return parsed.success ? (parsed.data as BuildReport) : undefined;
+    const parsed = BuildReportShape.safeParse(JSON.parse(json));
+    return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;
   }
