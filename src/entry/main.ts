@@ -6,6 +6,7 @@
 // phase (build/build.js, an asset of the executable), loaded only for build. V8 compiles a whole
 // script before running any of it, and detect runs for every buildpack of every group on every
 // build: it should compile the little it needs.
+import { isBuiltin } from 'node:module';
 import * as path from 'node:path';
 import * as vm from 'node:vm';
 import { detectContext } from '../cnb/context';
@@ -50,12 +51,25 @@ async function runDetect(log: Log): Promise<number> {
  * build/build.js beside this bundle, else (from source) src/entry/build-phase.ts.
  * https://nodejs.org/docs/latest-v20.x/api/single-executable-applications.html#assets
  */
+/**
+ * The executable's `require` loads built-in modules only, and for any other name Node prints a
+ * warning ("Currently the require() provided to the main script embedded into single-executable
+ * applications only supports loading built-in modules") to stderr, i.e. into the user's build log.
+ * The bundle asks for a few optional packages at load (the CycloneDX library probes ajv, libxmljs2
+ * and xmlbuilder2, which we do not ship), so it gets a require that fails for those as a missing
+ * module does, silently.
+ */
+function builtinOnlyRequire(id: string): unknown {
+  if (isBuiltin(id)) return require(id);
+  throw Object.assign(new Error(`Cannot find module '${id}' (not bundled in the executable)`), { code: 'MODULE_NOT_FOUND' });
+}
+
 function loadBuildPhase(): BuildPhase {
   const sea = require('node:sea') as typeof import('node:sea');
   if (sea.isSea()) {
     const module = { exports: {} as BuildPhase };
     const wrapper = vm.compileFunction(sea.getAsset('build.js', 'utf8'), ['exports', 'require', 'module', '__filename', '__dirname'], { filename: 'build.js' });
-    wrapper(module.exports, require, module, 'build.js', __dirname);
+    wrapper(module.exports, builtinOnlyRequire, module, 'build.js', __dirname);
     return module.exports;
   }
   const bundled = typeof __BUILDPACK_BUNDLED__ !== 'undefined';

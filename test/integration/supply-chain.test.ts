@@ -76,6 +76,10 @@ describe('supply chain and reach (issue 19)', () => {
     expect({ success: warm.success, context: context(warm) }).toEqual({ success: true, context: context(warm) });
   });
 
+  test('the build log holds no warning of the Node runtime (the packaged executable once printed one for every build)', () => {
+    for (const r of [cold, warm]) expect(r.buildLog).not.toMatch(/\(node:\d+\) \w*Warning|single-executable/);
+  });
+
   test('BP_LOG_LEVEL=DEBUG: env names, manifest entry, cache decisions with every key field, every command with exit and duration', () => {
     const log = cold.buildLog;
     expect(log).toMatch(/^\[debug\] Platform env names \(values not shown\): .*\bMY_API_TOKEN\b/m);
