@@ -25,7 +25,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import * as TOML from '@iarna/toml';
+import { parseToml, stringifyToml } from '../src/cnb/toml';
 import { parseOsRelease } from '../src/cnb/context';
 import { UserError } from '../src/errors';
 import { compileSqliteInto } from '../src/layers/sqlite';
@@ -94,7 +94,7 @@ function checkHost(o: Options): void {
 
 /** The amalgamation source entry of buildpack.toml (the newest, if there are several). */
 function sourceEntry(): Dependency {
-  const doc = TOML.parse(fs.readFileSync(path.join(REPO, 'buildpack.toml'), 'utf8')) as { metadata?: Record<string, unknown> };
+  const doc = parseToml(fs.readFileSync(path.join(REPO, 'buildpack.toml'), 'utf8'), 'buildpack.toml') as { metadata?: Record<string, unknown> };
   const sources = buildpackManifest(doc.metadata ?? {}).dependencies.filter((d) => d.id === 'sqlite' && !isPrebuilt(d));
   const entry = chooseSqliteEntry(sources);
   if (!entry) throw new UserError('No SQLite source in buildpack.toml', ['buildpack.toml lists no sqlite entry without `distros` (the amalgamation release) to compile.']);
@@ -151,7 +151,7 @@ async function main(): Promise<void> {
       source: source.uri,
       'source-checksum': `sha256:${sha256Of(source)}`,
     };
-    const toml = `# Written by scripts/build-sqlite.ts: a prebuilt SQLite for ${o.distroName} ${o.distroVersion} ${o.arch}.\n${TOML.stringify({ dependencies: [entry] } as unknown as TOML.JsonMap)}`;
+    const toml = `# Written by scripts/build-sqlite.ts: a prebuilt SQLite for ${o.distroName} ${o.distroVersion} ${o.arch}.\n${stringifyToml({ dependencies: [entry] })}`;
     fs.writeFileSync(path.join(o.out, `${name}.toml`), toml);
     log.info(`Wrote ${archive} (${(fs.statSync(archive).size / 1024 / 1024).toFixed(1)} MiB, sha256 ${sha})`);
     log.info(`Wrote ${path.join(o.out, `${name}.toml`)} (its manifest entry)`);

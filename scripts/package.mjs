@@ -54,7 +54,7 @@ import * as zlib from 'node:zlib';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
-const TOML = require('@iarna/toml');
+const TOML = require('smol-toml');
 const tar = require('tar-stream');
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

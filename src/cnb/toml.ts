@@ -3,14 +3,15 @@
 // being ignored by the lifecycle. Detect, which must start fast, writes its Build Plan with
 // plainToml (no TOML library, no schema; test/unit checks both agree) and loads the TOML parser
 // only when the app has a TOML file to read.
-import type TOMLModule from '@iarna/toml';
+import type * as TOMLModule from 'smol-toml';
 import type { z } from 'zod';
 import { readFile, writeFileAtomic } from '../io/fs';
 
 let tomlModule: typeof TOMLModule | undefined;
-/** @iarna/toml, evaluated on first use. */
+/** smol-toml (TOML 1.0, kept up to date; about twice as fast as @iarna/toml on our 123 KB
+ *  buildpack.toml, which every build reads), evaluated on first use. */
 function TOML(): typeof TOMLModule {
-  return (tomlModule ??= require('@iarna/toml') as typeof TOMLModule);
+  return (tomlModule ??= require('smol-toml') as typeof TOMLModule);
 }
 
 export class TomlError extends Error {
@@ -47,8 +48,8 @@ export async function readTomlAs<S extends z.ZodTypeAny>(schema: S, path: string
 }
 
 export function stringifyToml(value: Record<string, unknown>): string {
-  // @iarna/toml rejects `undefined`; drop such keys so optional fields can be left unset.
-  return TOML().stringify(JSON.parse(JSON.stringify(value)) as TOMLModule.JsonMap);
+  // Drop `undefined` keys (a JSON round trip) so optional fields can be left unset.
+  return TOML().stringify(JSON.parse(JSON.stringify(value)) as Record<string, unknown>);
 }
 
 /** Validates against `schema`, then writes atomically (temp file + rename). */

@@ -10,9 +10,9 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
-import * as TOML from '@iarna/toml';
 import * as tar from 'tar-stream';
 import type { Target } from '../cnb/context';
+import { stringifyToml } from '../cnb/toml';
 import type { Dependency } from './manifest';
 import { minorOf } from './source-plan';
 
@@ -48,7 +48,7 @@ export function runtimeArchiveEntry(opts: { source: Dependency; target: Target; 
     source: source.uri,
     'source-checksum': source.checksum,
   };
-  return TOML.stringify({ dependencies: [entry] } as unknown as TOML.JsonMap);
+  return stringifyToml({ dependencies: [entry] });
 }
 
 /**
