@@ -46,6 +46,9 @@ export interface InstallStep {
   env: BuildEnv;
   /** A private scratch directory, removed after the install. */
   tmp: string;
+  /** Set when the venv's bytecode is compiled after the install, on every core, instead of by pip
+   *  one file at a time (src/managers/pip-runner.ts): `pending` once a pip install left it to do. */
+  deferredBytecode?: { pending: boolean };
   log: Log;
 }
 

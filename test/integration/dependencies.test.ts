@@ -41,6 +41,14 @@ describe('requirements.txt (the classic Flask example)', () => {
     expect(r.buildLog).toContain('Installing dependencies with pip from requirements.txt');
     expect(r.buildLog).toMatch(/Installed pip 26\.3 \([\d.]+ [KM]iB wheel, sha256 verified\)/);
     expect(r.buildLog).toMatch(/Installed 8 packages in/);
+    // pip leaves the bytecode to compileall on every core (checked-hash: the last test here checks it holds).
+    expect(r.buildLog).toMatch(/Running: pip install .*--requirement requirements\.txt/);
+    expect(r.buildLog).toMatch(/Compiled the packages' bytecode \(checked-hash\) on every core in [\d.]+m?s\n/);
+    const flaskDir = spawnSync('find', [layerPath(s, 'site-packages'), '-type', 'd', '-name', 'flask', '-path', '*site-packages/flask'], { encoding: 'utf8' }).stdout.trim();
+    const modules = fs.readdirSync(flaskDir).filter((f) => f.endsWith('.py')).map((f) => f.slice(0, -3)).sort();
+    const compiled = fs.readdirSync(path.join(flaskDir, '__pycache__')).map((f) => f.split('.')[0]!).sort();
+    expect(modules.length).toBeGreaterThan(10);
+    expect(compiled).toEqual(modules);
     expect(downloads()).toHaveLength(8);
     expect(venvPython(s, 'import flask, gunicorn; print(flask.__version__)').stdout.trim()).toBe('3.1.3');
     // Nothing in this app's build runs from the venv: a launch layer, not cached (src/layers/reuse.ts).
