@@ -15,7 +15,7 @@
 //   need as files (src/layers/reuse.ts decides which).
 import * as path from 'node:path';
 import { z } from 'zod';
-import { isDirectory, makeDir, pathExists, readSmallFile, removePath } from '../io/fs';
+import { isDirectory, makeDir, pathExists, readSmallFile, removeInBackground, removePath } from '../io/fs';
 import { trace } from '../trace';
 import { LayerContentMetadata, type LayerTypes } from './schemas';
 import { parseTomlAs, writeTomlAs } from './toml';
@@ -146,7 +146,7 @@ export async function openLayer<K extends LayerKey>(
   } else {
     await removePath(tomlPath);
     await removeStaleSboms(layersDir, def.name);
-    await removePath(dir);
+    await removeInBackground(dir);
     await makeDir(dir);
   }
   return { name: def.name, dir, decision, commit };

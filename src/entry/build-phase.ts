@@ -6,6 +6,7 @@ import { EXIT } from '../cnb/exit-codes';
 import { build } from '../build';
 import { toUserError } from '../explain';
 import { readBuildpackInfo } from '../buildpack-info';
+import { removalsFinished } from '../io/fs';
 import { Log } from '../log';
 import { buildpackDirFromExecutable, osRelease, runPhase } from './phase';
 
@@ -14,7 +15,11 @@ export function runBuild(): Promise<number> {
   return runPhase(log, async () => {
     const ctx = buildContext(process.env, process.argv.slice(2), process.cwd(), buildpackDirFromExecutable(), osRelease());
     const info = await readBuildpackInfo(ctx.buildpackDir);
-    await build(ctx, info, log);
+    try {
+      await build(ctx, info, log);
+    } finally {
+      await removalsFinished(); // layers discarded by this build (src/io/fs.ts): gone before the exporter looks
+    }
     return EXIT.OK;
   }, toUserError);
 }

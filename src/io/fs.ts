@@ -34,6 +34,32 @@ export async function removePath(p: string): Promise<void> {
   await fsp.rm(p, { recursive: true, force: true });
 }
 
+const removals = new Set<Promise<void>>();
+let removalCount = 0;
+
+/**
+ * Moves `p` aside (a dot-named sibling, the same file system) and deletes it while the build goes
+ * on: a discarded 40-package venv is ~10,000 files, 0.4-0.5 s of `rm` here that the install need
+ * not wait for. `removalsFinished()` waits for every such deletion; the build phase calls it before
+ * it exits, so the exporter never sees the aside directory.
+ */
+export async function removeInBackground(p: string): Promise<void> {
+  const aside = path.join(path.dirname(p), `.${path.basename(p)}.discarded-${process.pid}-${++removalCount}`);
+  try {
+    await fsp.rename(p, aside);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    await removePath(p);
+    return;
+  }
+  const removal = removePath(aside).finally(() => removals.delete(removal));
+  removals.add(removal);
+}
+
+export async function removalsFinished(): Promise<void> {
+  await Promise.all([...removals]);
+}
+
 export async function makeDir(p: string): Promise<void> {
   await fsp.mkdir(p, { recursive: true });
 }

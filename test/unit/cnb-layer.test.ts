@@ -2,6 +2,7 @@ import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { decideLayer, defineLayer, dropLayer, openLayer, peekLayer, stringKey } from '../../src/cnb/layer';
+import { removalsFinished } from '../../src/io/fs';
 
 const def = defineLayer({
   name: 'python',
@@ -90,7 +91,7 @@ describe('openLayer (on a real layers dir)', () => {
     expect(await fsp.readFile(path.join(layers, 'python.toml'), 'utf8')).toMatch(/\[types\][\s\S]*launch = true/);
   });
 
-  it('changed key: old metadata and files are gone before the install starts', async () => {
+  it('changed key: the install starts in an empty layer without the old metadata; the old files are gone when the build ends', async () => {
     await fsp.mkdir(path.join(layers, 'python', 'lib'), { recursive: true });
     await fsp.writeFile(path.join(layers, 'python', 'lib', 'old'), 'x');
     await fsp.writeFile(path.join(layers, 'python.toml'), '[metadata]\npython_version = "3.12.1"\narch = "amd64"\n');
@@ -98,6 +99,9 @@ describe('openLayer (on a real layers dir)', () => {
     const handle = await openLayer(layers, def, wanted);
     expect(handle.decision).toMatchObject({ cause: 'changed' });
     expect(await fsp.readdir(handle.dir)).toEqual([]);
+    // The old contents were moved aside, to be deleted while the build goes on (src/io/fs.ts).
+    expect((await fsp.readdir(layers)).filter((f) => !f.startsWith('.python.discarded-')).sort()).toEqual(['python']);
+    await removalsFinished();
     expect((await fsp.readdir(layers)).sort()).toEqual(['python']);
   });
 
