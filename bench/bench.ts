@@ -35,7 +35,9 @@ import {
   type PhasesResult,
   type Scenario,
 } from '../test/helpers/lifecycle';
-import { readFixtureIndex, startMirror, writeRuntimeManifest, type Mirror, type RuntimeArtifact } from '../test/helpers/mirror';
+import { readFixtureIndex, startMirror, writeRuntimeManifest, type ManifestEntry, type Mirror, type RuntimeArtifact } from '../test/helpers/mirror';
+import { parseOsRelease } from '../src/cnb/context';
+import { parseToml } from '../src/cnb/toml';
 import { startPackageIndex, type PackageIndex } from '../test/helpers/package-index';
 import { freePort, startRegistry, type Registry } from '../test/helpers/registry';
 import { pullImage, pushRunImage, runRegistryBuild, startWebProcess, type RegistryBuildResult } from '../test/helpers/image';
@@ -408,36 +410,72 @@ function parseDurationMs(text: string): number | undefined {
   return (Number(m[1] ?? 0) * 60 + (m[3] === 'ms' ? Number(m[2]) / 1000 : Number(m[2]))) * 1000;
 }
 
+/**
+ * The prebuilt path (issue 20): `npm run build-sqlite` once for this machine's distro and arch (the
+ * release script, -O2 as a release builds it), served by a second loopback mirror, listed through
+ * BP_PYTHON_MANIFEST beside the runtimes. Undefined when the script fails (the row says so).
+ */
+async function sqliteRelease(w: World): Promise<{ entry: ManifestEntry; release: Mirror; out: string } | { error: string }> {
+  const sqlite = readFixtureIndex(w.mirror.root).sqlite;
+  if (!sqlite) return { error: 'the fixture mirror has no SQLite source' };
+  const out = tempDir('sqlite-release');
+  fs.chmodSync(out, 0o755);
+  const release = await startMirror({ root: out });
+  const host = parseOsRelease(fs.readFileSync('/etc/os-release', 'utf8'));
+  const distro = `${host.name}-${host.version}`;
+  // Asynchronous: the mirror serving the source runs in this process.
+  const r = await timed('npm', ['run', '--silent', 'build-sqlite', '--', '--distro', distro, '--out', out, '--uri-base', release.url, '--source', w.mirror.urlFor(sqlite.file)], { cwd: REPO_ROOT });
+  const toml = fs.readdirSync(out).find((f) => f.endsWith('.toml'));
+  if (r.code !== 0 || !toml) {
+    await release.close();
+    rmrf(out);
+    return { error: `npm run build-sqlite failed (exit ${r.code}): ${r.output.slice(-500)}` };
+  }
+  const doc = parseToml(fs.readFileSync(path.join(out, toml), 'utf8')) as unknown as { dependencies: ManifestEntry[] };
+  return { entry: doc.dependencies[0]!, release, out };
+}
+
 async function benchSqlite(w: World): Promise<Row[]> {
   say('sqlite');
   const base = { id: 'sqlite-cold', scenario: 'cold build, Flask app, with the sqlite layer (compiled beside the Python install)' };
-  if (w.opts.quick) return [{ ...base, status: 'skipped', note: 'skipped in --quick (each run compiles SQLite, ~30-70 s)' }];
+  const prebuiltBase = { id: 'sqlite-prebuilt-cold', scenario: 'cold build, Flask app, with a prebuilt SQLite from the manifest (npm run build-sqlite)' };
+  if (w.opts.quick) return [base, prebuiltBase].map((b) => ({ ...b, status: 'skipped' as const, note: 'skipped in --quick (each run compiles SQLite, ~30-70 s)' }));
   const flask = appSpecs().find((a) => a.id === 'flask')!;
   const runs = Math.min(w.opts.runs, 3);
-  const withSqlite: Sample[] = [];
-  const without: Sample[] = [];
-  const compile: Sample[] = [];
-  for (let i = 0; i < runs; i++) {
-    say(`  sqlite: run ${i + 1}/${runs}`);
-    for (const sqlite of [true, false]) {
-      const s = createScenario('pip-requirements', { buildpackDir: w.opts.buildpackDir, sqlite });
-      try {
-        s.writeAppFile('requirements.txt', flask.requirements);
-        await useLoopbackSources(s, { mirror: w.mirror, index: w.index });
-        const r = buildOk(`sqlite=${sqlite}`, await runBuild(s, { upTo: 'builder' }));
-        (sqlite ? withSqlite : without).push({ ms: r.phases.builder!.durationMs });
-        const compiled = /Compiled SQLite [\d.]+ in ([^ (]+(?: [^ (]+)?)/.exec(r.buildLog);
-        const ms = compiled ? parseDurationMs(compiled[1]!) : undefined;
-        if (sqlite && ms !== undefined) compile.push({ ms });
-      } finally {
-        s.cleanup();
+  const made = await sqliteRelease(w);
+  const samples = { compiled: [] as Sample[], prebuilt: [] as Sample[], without: [] as Sample[], compile: [] as Sample[] };
+  try {
+    for (let i = 0; i < runs; i++) {
+      say(`  sqlite: run ${i + 1}/${runs}`);
+      for (const variant of ['compiled', 'prebuilt', 'without'] as const) {
+        if (variant === 'prebuilt' && 'error' in made) continue;
+        const s = createScenario('pip-requirements', { buildpackDir: w.opts.buildpackDir, sqlite: variant !== 'without' });
+        try {
+          s.writeAppFile('requirements.txt', flask.requirements);
+          await useLoopbackSources(s, { mirror: w.mirror, index: w.index }, variant === 'prebuilt' && 'entry' in made ? { extraEntries: [made.entry] } : {});
+          const r = buildOk(`sqlite ${variant}`, await runBuild(s, { upTo: 'builder' }));
+          if (variant === 'prebuilt' && !r.buildLog.includes('Installed prebuilt SQLite')) throw new Error(`sqlite prebuilt: the build did not install the prebuilt archive:\n${r.buildLog.slice(-3000)}`);
+          samples[variant].push({ ms: r.phases.builder!.durationMs });
+          const compiled = /Compiled SQLite [\d.]+ in ([^ (]+(?: [^ (]+)?)/.exec(r.buildLog);
+          const ms = compiled ? parseDurationMs(compiled[1]!) : undefined;
+          if (variant === 'compiled' && ms !== undefined) samples.compile.push({ ms });
+        } finally {
+          s.cleanup();
+        }
       }
     }
+  } finally {
+    if ('release' in made) {
+      await made.release.close();
+      rmrf(made.out);
+    }
   }
-  const ours = figures(withSqlite)!;
-  const alone = figures(without)!;
-  const compiled = figures(compile);
+  const ours = figures(samples.compiled)!;
+  const alone = figures(samples.without)!;
+  const compiled = figures(samples.compile);
   const saved = compiled ? alone.median + compiled.median - ours.median : undefined;
+  const prebuilt = figures(samples.prebuilt);
+  const withoutNote = { 'without sqlite (BP_PYTHON_SQLITE=false)': alone };
   return [
     {
       ...base,
@@ -445,9 +483,21 @@ async function benchSqlite(w: World): Promise<Row[]> {
       measures: 'builder phase, fresh cache',
       runs,
       ours,
-      also: { 'without sqlite (BP_PYTHON_SQLITE=false)': alone, ...(compiled ? { 'SQLite compile alone (from the log)': compiled } : {}) },
+      also: { ...withoutNote, ...(compiled ? { 'SQLite compile alone (from the log)': compiled } : {}) },
       note: saved !== undefined ? `running SQLite beside the Python install saves ~${Math.round(saved)} ms against doing both one after the other (without + compile - with)` : undefined,
     },
+    prebuilt
+      ? {
+          ...prebuiltBase,
+          status: 'ok',
+          measures: 'builder phase, fresh cache; the floor is the same build without SQLite',
+          runs,
+          ours: prebuilt,
+          floorMeasures: 'the same cold build with BP_PYTHON_SQLITE=false',
+          floor: alone,
+          target: { text: 'median <= floor + 2000 ms (issue 20)', met: prebuilt.median <= alone.median + 2000 },
+        }
+      : { ...prebuiltBase, status: 'failed', note: 'error' in made ? made.error : 'no samples' },
   ];
 }
 
