@@ -46,12 +46,6 @@ async function runDetect(log: Log): Promise<number> {
 }
 
 /**
- * The build phase's module: the packaged executable's asset build.js (a single executable
- * application's require loads only Node's builtins, which is all the bundle needs), else
- * build/build.js beside this bundle, else (from source) src/entry/build-phase.ts.
- * https://nodejs.org/docs/latest-v20.x/api/single-executable-applications.html#assets
- */
-/**
  * The executable's `require` loads built-in modules only, and for any other name Node prints a
  * warning ("Currently the require() provided to the main script embedded into single-executable
  * applications only supports loading built-in modules") to stderr, i.e. into the user's build log.
@@ -64,6 +58,12 @@ function builtinOnlyRequire(id: string): unknown {
   throw Object.assign(new Error(`Cannot find module '${id}' (not bundled in the executable)`), { code: 'MODULE_NOT_FOUND' });
 }
 
+/**
+ * The build phase's module: the packaged executable's asset build.js (a single executable
+ * application's require loads only Node's builtins, which is all the bundle needs: see builtinOnlyRequire), else
+ * build/build.js beside this bundle, else (from source) src/entry/build-phase.ts.
+ * https://nodejs.org/docs/latest-v20.x/api/single-executable-applications.html#assets
+ */
 function loadBuildPhase(): BuildPhase {
   const sea = require('node:sea') as typeof import('node:sea');
   if (sea.isSea()) {
