@@ -83,6 +83,9 @@ export interface LayerHandle<K extends LayerKey> {
   readonly name: string;
   readonly dir: string;
   readonly decision: LayerDecision;
+  /** The key changed and the restored contents stay, to be updated (OpenLayerOptions.updatable):
+   *  the old metadata is gone, so the layer is incomplete until commit(). */
+  readonly updating: boolean;
   /** Writes <layer>.toml with [types] and the key as [metadata] (plus `facts`: fields of the
    *  metadata that describe the contents and are not compared). Call after a successful install. */
   commit(facts?: LayerKey): Promise<void>;
@@ -95,6 +98,9 @@ export interface OpenLayerOptions {
   types?: Required<LayerTypes>;
   /** The build does not need the layer's files: keep an unchanged one in the image (see the top). */
   keepInImage?: boolean;
+  /** Whether a restored layer whose key changed may be updated in place, given its cached key
+   *  (the venv after a dependency change, src/layers/site-packages.ts); else it is recreated. */
+  updatable?: (cached: LayerKey) => boolean;
 }
 
 /** The [types] of a layer kept in the image: launch only (no files for later buildpacks, not cached). */
@@ -143,13 +149,17 @@ export async function openLayer<K extends LayerKey>(
   } else if (decision.action === 'keep') {
     if (!types.launch) throw new Error(`layer ${def.name} is not a launch layer: it cannot be kept in the image`);
     await write(KEPT_TYPES, { ...decision.cached, ...wanted });
-  } else {
+  }
+  const updating = decision.action === 'create' && decision.cause === 'changed' && (await isDirectory(dir)) && (options.updatable?.(decision.cached) ?? false);
+  if (decision.action === 'create') {
     await removePath(tomlPath);
     await removeStaleSboms(layersDir, def.name);
-    await removeInBackground(dir);
-    await makeDir(dir);
+    if (!updating) {
+      await removeInBackground(dir);
+      await makeDir(dir);
+    }
   }
-  return { name: def.name, dir, decision, commit };
+  return { name: def.name, dir, decision, updating, commit };
 }
 
 /** The decision openLayer would take, without acting on it (what a later step needs, known early;

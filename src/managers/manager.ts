@@ -63,6 +63,9 @@ export interface Manager {
   /** Pure: the inputs from the snapshot, or the UserError that says what is wrong with them. */
   inputs(app: AppSnapshot, choice: PackageManager, env: Env): DependencyInputs;
   install(step: InstallStep): Promise<void>;
+  /** Brings a venv installed from earlier dependency files up to date in place (what the files
+   *  require installed, anything else removed); managers without it recreate the venv instead. */
+  sync?(step: InstallStep): Promise<void>;
 }
 
 /** A dependency file's bytes from the snapshot, or the titled error a missing or odd one gets. */

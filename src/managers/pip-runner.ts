@@ -6,8 +6,9 @@ import type { BuildEnv } from '../cnb/build-env';
 import { whenCommandFails } from '../explain';
 import { CommandFailed } from '../failures';
 import { run, runOrThrow, which } from '../io/exec';
-import { listDir } from '../io/fs';
-import { formatDuration } from '../log';
+import { listDir, readFile } from '../io/fs';
+import { formatDuration, listing } from '../log';
+import { normalizeName, readInstalledDistributions } from '../sbom/installed';
 import { pipErrorLines } from '../python/dependencies';
 import { missingBuildToolError, type BuildTools } from '../python/missing-tools';
 import type { AppSnapshot } from '../project';
@@ -106,4 +107,31 @@ export async function compileDeferredBytecode(step: InstallStep, pythonVersion: 
   if (r.exitCode > 1) throw new CommandFailed(step.venvPython, args, r.exitCode, r.tail);
   const skipped = r.tail.filter((l) => l.startsWith('*** Error compiling')).length;
   step.log.info(`Compiled the packages' bytecode (checked-hash) on every core in ${formatDuration(r.ms)}${r.exitCode === 1 ? `; ${skipped || 'some'} ${skipped === 1 ? 'file is' : 'files are'} not valid Python ${minor} and stay uncompiled, as pip leaves them` : ''}`);
+}
+
+/**
+ * Updates a venv in place to what `source` (`--requirement requirements.txt`) requires: pip
+ * resolves the whole set as for an empty venv (`--dry-run --ignore-installed --report`, from the
+ * cache and the index, nothing installed), the distributions outside it are uninstalled, then
+ * `pip install` installs what is missing or at another version (pip compiles what it installs).
+ * The result holds the distributions a fresh install would, without unpacking and compiling the
+ * unchanged ones again. pip 22.2+ (--report), so Python 3.7+ (see bytecodeAfterInstall).
+ */
+export async function syncWithPip(step: InstallStep, source: readonly string[]): Promise<void> {
+  const reportFile = path.join(step.tmp, 'resolved.json');
+  await runPip(step, [...pipInstallCommon(step.inputs), '--dry-run', '--ignore-installed', '--quiet', '--report', reportFile, ...source]);
+  const resolved = new Set(parsePipReport(await readFile(reportFile, 'utf8')).map(normalizeName));
+  const installed = (await readInstalledDistributions(step.venvDir)).map((d) => d.name);
+  const extraneous = [...new Set(installed.filter((name) => !resolved.has(normalizeName(name))))].sort();
+  if (extraneous.length) {
+    step.log.info(`Removing ${extraneous.length} ${extraneous.length === 1 ? 'package' : 'packages'} no longer required: ${listing(extraneous)}`);
+    await runPip(step, ['uninstall', '--yes', '--quiet', ...extraneous]);
+  }
+  await runPip(step, [...pipInstallCommon(step.inputs), ...source]);
+}
+
+/** The names of the distributions in a pip installation report (https://pip.pypa.io/en/stable/reference/installation-report/). */
+export function parsePipReport(text: string): string[] {
+  const report = JSON.parse(text) as { install?: Array<{ metadata?: { name?: unknown } }> };
+  return (report.install ?? []).map((item) => item.metadata?.name).filter((n): n is string => typeof n === 'string');
 }

@@ -6,7 +6,7 @@ import { listing } from '../log';
 import { isInsideApp } from '../project';
 import { referencedFiles, unpinnedRequirements } from '../python/dependencies';
 import { appFile, projectFiles, type Manager } from './manager';
-import { pipInstallCommon, runPip, withVendoredWheels } from './pip-runner';
+import { pipInstallCommon, runPip, syncWithPip, withVendoredWheels } from './pip-runner';
 
 export const pip: Manager = {
   kind: 'pip',
@@ -42,6 +42,7 @@ export const pip: Manager = {
     return withVendoredWheels({ manager, files: [...files, ...projectFiles(app)], switches: [], label, warnings: [], unpinned, vendoredWheels: [] }, app);
   },
   install: (step) => runPip(step, [...pipInstallCommon(step.inputs), '--requirement', 'requirements.txt']),
+  sync: (step) => syncWithPip(step, ['--requirement', 'requirements.txt']),
 };
 
 /** The first chain of includes that comes back to a file on it (a -> b -> a), or undefined. */

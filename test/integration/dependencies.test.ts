@@ -119,6 +119,57 @@ describe('requirements.txt (the classic Flask example)', () => {
   });
 });
 
+describe('a venv every build runs from (bin/post_compile): a dependency change updates it in place', () => {
+  let s: Scenario;
+  const distInfos = (sc: Scenario) =>
+    spawnSync('find', [layerPath(sc, 'site-packages'), '-maxdepth', '4', '-name', '*.dist-info'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map((p) => path.basename(p)).sort();
+  beforeAll(async () => {
+    s = await scenario('flask-app');
+    s.writeAppFile('bin/post_compile', '#!/bin/sh\necho post_compile ran\n', 0o755);
+  });
+
+  it('cold: the venv is cached (the hook runs from it)', async () => {
+    const r = await runBuild(s);
+    expect({ success: r.success, log: r.success ? '' : r.log }).toEqual({ success: true, log: '' });
+    expect(readLayerToml(s, 'site-packages')).toMatchObject({ types: { build: true, launch: true, cache: true } });
+  });
+
+  it('gunicorn removed, python-dotenv added: pip installs one package, uninstalls one, and the venv holds what a fresh install would', async () => {
+    s.writeAppFile('requirements.txt', 'flask==3.1.3\npython-dotenv==1.2.4\n');
+    sources.index.clearLog();
+    const r = await runBuild(s);
+    expect({ success: r.success, log: r.success ? '' : r.log }).toEqual({ success: true, log: '' });
+    expect(r.buildLog).toContain('Updating the cached virtual environment in place, since only the dependency files changed');
+    expect(r.buildLog).not.toContain('Discarding cached virtual environment');
+    expect(r.buildLog).toContain('Removing 1 package no longer required: gunicorn');
+    expect(r.buildLog).toMatch(/Requirement already satisfied: flask==3\.1\.3/);
+    expect(r.buildLog).toMatch(/Updated the venv to \d+ packages in/);
+    expect(downloads()).toEqual(['python_dotenv-1.2.4-py3-none-any.whl']);
+    expect(venvPython(s, 'import gunicorn').status).not.toBe(0);
+    expect(venvPython(s, 'import dotenv, flask; print("ok")').stdout.trim()).toBe('ok');
+    // pip compiled the new package hash-based (flags 3 = checked-hash: PEP 552).
+    const pyc = spawnSync('find', [layerPath(s, 'site-packages'), '-path', '*dotenv/__pycache__/main.*.pyc'], { encoding: 'utf8' }).stdout.trim();
+    expect(fs.readFileSync(pyc).readUInt32LE(4)).toBe(3);
+
+    const fresh = await scenario('flask-app');
+    fresh.writeAppFile('requirements.txt', 'flask==3.1.3\npython-dotenv==1.2.4\n');
+    fresh.writeAppFile('bin/post_compile', '#!/bin/sh\necho post_compile ran\n', 0o755);
+    const f = await runBuild(fresh, { upTo: 'builder' });
+    expect(f.success).toBe(true);
+    expect(f.buildLog).not.toContain('Updating the cached virtual environment');
+    expect(distInfos(s)).toEqual(distInfos(fresh));
+  });
+
+  it('BP_PYTHON_FORCE_REINSTALL=true makes a fresh venv instead', async () => {
+    s.writeAppFile('requirements.txt', 'flask==3.1.3\n');
+    s.setEnv('BP_PYTHON_FORCE_REINSTALL', 'true');
+    const r = await runBuild(s, { upTo: 'builder' });
+    expect(r.success).toBe(true);
+    expect(r.buildLog).toMatch(/Discarding cached virtual environment since:/);
+    expect(r.buildLog).not.toContain('Updating the cached virtual environment');
+  });
+});
+
 describe('other ways to declare dependencies', () => {
   it.each([
     ['requirements-with-r', 'import requests; print(requests.__version__)', '2.34.2', /pip from requirements\.txt \(and requirements\/base\.txt\)/],
