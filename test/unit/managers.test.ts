@@ -1,7 +1,7 @@
 import { analyse, type BuildInputs } from '../../src/analysis';
 import { userError } from '../helpers/user-error';
 import { MANAGERS } from '../../src/managers';
-import { pipInstallCommon } from '../../src/managers/pip-runner';
+import { bytecodeAfterInstall, parsePipReport, pipInstallCommon } from '../../src/managers/pip-runner';
 import { pipenvLockEnv } from '../../src/managers/pipfile';
 import { poetryEnv, poetrySyncArgs } from '../../src/managers/poetry';
 import { uvEnv, uvSyncArgs } from '../../src/managers/uv';
@@ -220,5 +220,28 @@ describe('Pipenv locks, the bare project, unused files (issue 15)', () => {
     expect(p.versionWarnings.map((w) => w.title)).toEqual(['Pipfile.lock is not used and was ignored']);
     // Used, it is still an error.
     expect(() => analyseProject(app({ 'Pipfile.lock': '{ not json' }), {})).toThrow();
+  });
+});
+
+describe('pip: the installation report and the deferred bytecode (pure)', () => {
+  it('parsePipReport lists every distribution the report would install, by its metadata name', () => {
+    const report = JSON.stringify({
+      version: '1',
+      pip_version: '26.3',
+      install: [
+        { metadata: { name: 'Flask', version: '3.1.3' }, requested: true },
+        { metadata: { name: 'python_dotenv', version: '1.2.4' }, requested: true },
+        { metadata: { name: 'Werkzeug', version: '3.1.3' }, requested: false },
+        { metadata: {} },
+      ],
+    });
+    expect(parsePipReport(report)).toEqual(['Flask', 'python_dotenv', 'Werkzeug']);
+    expect(parsePipReport('{"version":"1","install":[]}')).toEqual([]);
+    expect(parsePipReport('{"version":"1"}')).toEqual([]);
+    expect(() => parsePipReport('not json')).toThrow();
+  });
+
+  it('compileall compiles after the install from Python 3.7 (--invalidation-mode), pip before it', () => {
+    expect(['2.7.18', '3.6.13', '3.7.10', '3.9.2', '3.13.0', '3.14.1'].map(bytecodeAfterInstall)).toEqual([false, false, true, true, true, true]);
   });
 });
