@@ -409,9 +409,12 @@ class FileWriter {
 }
 
 /** Consumes an entry's body we do not write (tar-stream needs every body read to go on). */
-function drain(stream: { resume(): unknown; on(event: 'end', cb: () => void): unknown }): Promise<void> {
-  return new Promise((resolve) => {
+/** Reads an entry's body to its end without writing it. A broken body (a corrupt gzip stream under
+ *  it) rejects, as a written one does: an 'error' without a listener would end the process. */
+function drain(stream: { resume(): unknown; on(event: 'end' | 'error', cb: (e?: unknown) => void): unknown }): Promise<void> {
+  return new Promise((resolve, reject) => {
     stream.on('end', () => resolve());
+    stream.on('error', reject);
     stream.resume();
   });
 }
@@ -419,13 +422,26 @@ function drain(stream: { resume(): unknown; on(event: 'end', cb: () => void): un
 export interface ExtractStats {
   files: number;
   bytes: number;
+  /** Regular files the caller's `leaveOut` kept from being written (and hard links to them). */
+  leftOut: { files: number; bytes: number };
 }
 
-export async function extractTar(input: Readable, dest: string, options: { compression: Compression; prefix: string; limits?: Partial<ExtractLimits> }): Promise<ExtractStats> {
+export async function extractTar(
+  input: Readable,
+  dest: string,
+  options: {
+    compression: Compression;
+    prefix: string;
+    limits?: Partial<ExtractLimits>;
+    /** Regular files not to write at all (by their path under `dest`): cheaper than writing and deleting them. */
+    leaveOut?: (rel: string) => boolean;
+  },
+): Promise<ExtractStats> {
   const limits = { ...DEFAULT_EXTRACT_LIMITS, ...options.limits };
   // The model below knows only what this archive made; anything already there would be unknown.
   if (fs.readdirSync(dest).length > 0) throw new Error(`extractTar needs an empty destination, and ${dest} is not empty`);
-  const stats: ExtractStats = { files: 0, bytes: 0 };
+  const stats: ExtractStats = { files: 0, bytes: 0, leftOut: { files: 0, bytes: 0 } };
+  const leftOut = new Set<string>();
   const writer = new FileWriter();
   const tree = new ArchiveTree(limits);
   const prefix = options.prefix && !options.prefix.endsWith('/') ? `${options.prefix}/` : options.prefix;
@@ -459,6 +475,12 @@ export async function extractTar(input: Readable, dest: string, options: { compr
         case 'file':
         case 'contiguous-file': {
           const size = header.size ?? 0;
+          if (options.leaveOut?.(rel)) {
+            leftOut.add(rel);
+            stats.leftOut.files++;
+            stats.leftOut.bytes += size;
+            return drain(stream);
+          }
           if (stats.bytes + size > limits.maxUnpackedBytes) throw tooBig(header.name, limits.maxUnpackedBytes);
           const { path: file, dirs } = decide(header.name, () => tree.leaf(rel, 'file'));
           mkdirs(dirs);
@@ -486,6 +508,10 @@ export async function extractTar(input: Readable, dest: string, options: { compr
           const shown = `${header.name} -> ${header.linkname ?? ''}`;
           const sourceRel = entryPath(header.linkname ?? '', prefix);
           if (sourceRel === undefined) throw unsafe(shown, 'is a hard link to a file outside the destination');
+          if (leftOut.has(sourceRel)) {
+            stats.leftOut.files++; // a second name of a file left out: left out too
+            return drain(stream);
+          }
           const source = decide(shown, () => tree.hardLinkSource(sourceRel));
           const { path: file, dirs } = decide(shown, () => tree.leaf(rel, 'file'));
           mkdirs(dirs);

@@ -7,7 +7,7 @@ import type { Target } from '../cnb/context';
 import type { LayerDecision, LayerKey } from '../cnb/layer';
 import { rethrowExplained } from '../explain';
 import { downloadVerified } from '../io/download';
-import { compressionOf, extractTar } from '../io/extract';
+import { compressionOf, extractTar, type ExtractStats } from '../io/extract';
 import { makeDir, removePath } from '../io/fs';
 import { formatBytes, formatDuration, type Log } from '../log';
 import { sha256Of, type Dependency } from '../python/manifest';
@@ -35,18 +35,23 @@ export function logCacheMiss(log: Log, what: string, d: Exclude<LayerDecision, {
 
 /** Downloads `entry` (through any mirror), verifies its sha256 while streaming, and unpacks the
  *  entries under `prefix` into `dest`; a failed attempt leaves `dest` empty. */
-export async function fetchIntoLayer(entry: Dependency, dest: string, opts: { prefix: string; what: string; mirrors: ReadonlyArray<MirrorConfig | undefined>; log: Log }): Promise<{ bytes: number; files: number }> {
+export async function fetchIntoLayer(
+  entry: Dependency,
+  dest: string,
+  opts: { prefix: string; what: string; mirrors: ReadonlyArray<MirrorConfig | undefined>; log: Log; leaveOut?: (rel: string) => boolean },
+): Promise<{ bytes: number; files: number; leftOut: ExtractStats['leftOut'] }> {
   const { log } = opts;
   const { url, via } = applyMirror(entry.uri, opts.mirrors);
   log.info(`Downloading ${opts.what} from ${url}${via ? ` (mirror from ${via})` : ''}`);
   let files = 0;
+  let leftOut: ExtractStats['leftOut'] = { files: 0, bytes: 0 };
   // A failed download is said here, where it is known what was being fetched (a layer's API throws
   // the titled UserError, as every step does).
   const result = await downloadVerified(
     url,
     sha256Of(entry),
     async (body) => {
-      files = (await extractTar(body, dest, { compression: compressionOf(entry.uri), prefix: opts.prefix })).files;
+      ({ files, leftOut } = await extractTar(body, dest, { compression: compressionOf(entry.uri), prefix: opts.prefix, leaveOut: opts.leaveOut }));
     },
     {
       reset: async () => {
@@ -58,5 +63,5 @@ export async function fetchIntoLayer(entry: Dependency, dest: string, opts: { pr
   ).catch(rethrowExplained);
   const seconds = Math.max(result.ms, 1) / 1000;
   log.info(`Downloaded and unpacked ${formatBytes(result.bytes)} in ${formatDuration(result.ms)} (${formatBytes(result.bytes / seconds)}/s), ${files} files, sha256 verified`);
-  return { bytes: result.bytes, files };
+  return { bytes: result.bytes, files, leftOut };
 }

@@ -18,7 +18,7 @@ import { listDir, pathExists, removePath } from '../io/fs';
 import { formatDuration, type Log } from '../log';
 import { sha256Of, type Dependency } from '../python/manifest';
 import type { MirrorConfig } from '../python/mirrors';
-import { bootstrapPipPath, finishRuntimeInstall, RUNTIME_LAYOUT } from '../runtime/stdlib-bytecode';
+import { bootstrapPipPath, finishRuntimeInstall, isOptimizedBytecode, RUNTIME_LAYOUT } from '../runtime/stdlib-bytecode';
 import { compilePython, planSourceBuild, preflightSourceBuild, type Preflight, type SourceBuildPlan } from '../runtime/source-build';
 import { isSourceEntry } from '../python/source-plan';
 import { fetchIntoLayer, logCacheHit, logCacheMiss, targetKey } from './kit';
@@ -111,8 +111,8 @@ export async function installPython(opts: {
   const source = opts.source;
   const install = source
     ? compilePython({ entry, prefix: layer.dir, plan: source.plan, preflight: source.preflight ?? (await preflightSourceBuild(entry, source.env)), env: source.env, mirrors: opts.mirrors, log })
-    : fetchIntoLayer(entry, layer.dir, { prefix: entry.prefix ?? 'python/', what: `Python ${entry.version}`, mirrors: opts.mirrors, log });
-  await install.catch(async (e) => {
+    : fetchIntoLayer(entry, layer.dir, { prefix: entry.prefix ?? 'python/', what: `Python ${entry.version}`, mirrors: opts.mirrors, log, leaveOut: isOptimizedBytecode });
+  const unpacked = await install.catch(async (e) => {
     await removePath(layer.dir); // no half-installed layer: its metadata was removed before we began
     throw e;
   });
@@ -120,7 +120,7 @@ export async function installPython(opts: {
     const rewritten = await relocate(layer.dir, minor);
     if (rewritten.length) log.detail(`Pointed ${rewritten.length} build configuration files at the layer (${rewritten.map((f) => path.basename(f)).join(', ')})`);
     await ensurePythonAlias(layer.dir);
-    return finishRuntimeInstall(layer.dir, { minor, log });
+    return finishRuntimeInstall(layer.dir, { minor, log, leftOut: unpacked && 'leftOut' in unpacked ? unpacked.leftOut : undefined });
   })().catch(async (e) => {
     await removePath(layer.dir);
     throw e;

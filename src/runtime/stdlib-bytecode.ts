@@ -48,6 +48,12 @@ export interface BytecodeReport {
   optimizedBytes: number;
 }
 
+/** `-O`/`-OO` bytecode (`__pycache__/x.cpython-311.opt-1.pyc`), which no app runs: an archive's
+ *  are not unpacked at all (src/io/extract.ts, leaveOut), the rest are removed by the finish. */
+export function isOptimizedBytecode(rel: string): boolean {
+  return /(^|\/)__pycache__\/[^/]+\.opt-[12]\.pyc$/.test(rel);
+}
+
 export interface FinishedRuntime {
   bytecode: BytecodeReport;
   /** The runtime's own pip, moved out of the layer (undefined when it had none). */
@@ -61,13 +67,15 @@ export interface FinishedRuntime {
  * that edits the stdlib (the relocation of the sysconfig data), so those files are hashed as they
  * will ship. Logs what it dropped and what it compiled.
  */
-export async function finishRuntimeInstall(prefix: string, opts: { minor: string; log: Log }): Promise<FinishedRuntime> {
+export async function finishRuntimeInstall(prefix: string, opts: { minor: string; log: Log; leftOut?: { files: number; bytes: number } }): Promise<FinishedRuntime> {
   const { log } = opts;
   const started = Date.now();
   const stdlib = path.join(prefix, 'lib', `python${opts.minor}`);
   const bundledPip = await moveBundledPipAside(prefix, stdlib);
   const legacy = !hasHashBasedPyc(opts.minor);
-  const bytecode = await compileStdlib(path.join(prefix, 'bin', legacy ? `python${opts.minor}` : 'python3'), stdlib, legacy);
+  const found = await compileStdlib(path.join(prefix, 'bin', legacy ? `python${opts.minor}` : 'python3'), stdlib, legacy);
+  // The -O/-OO bytecode the unpack left out counts as dropped too.
+  const bytecode = { ...found, optimizedFiles: found.optimizedFiles + (opts.leftOut?.files ?? 0), optimizedBytes: found.optimizedBytes + (opts.leftOut?.bytes ?? 0) };
   const dropped = [`${bytecode.optimizedFiles} -O/-OO bytecode files (*.opt-1.pyc, *.opt-2.pyc; ${formatBytes(bytecode.optimizedBytes)})`];
   if (bundledPip) dropped.push(`the runtime's bundled pip ${bundledPip.version} (${bundledPip.files} files, ${formatBytes(bundledPip.bytes)}; the pinned pip is in the pip layer)`);
   log.info(`Dropped what no app runs: ${dropped.join(' and ')}`);

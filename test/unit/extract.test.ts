@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { compressionOf, entryTarget, extractTar } from '../../src/io/extract';
+import { isOptimizedBytecode } from '../../src/runtime/stdlib-bytecode';
 import { tarball, type TarEntry } from '../helpers/tarball';
 
 type Entry = TarEntry;
@@ -40,6 +41,32 @@ describe('extractTar', () => {
     await extractTar(Readable.from([archive]), dest, { compression: 'gzip', prefix: 'python/' });
     expect((await fsp.stat(path.join(dest, 'lib', 'json', '__init__.py'))).mtime.toISOString()).toBe(mtime.toISOString());
     expect((await fsp.stat(path.join(dest, 'lib', 'json', '__pycache__', '__init__.cpython-311.pyc'))).mtime.toISOString()).toBe('2026-05-09T07:35:36.000Z');
+  });
+
+  it('leaveOut: the -O/-OO bytecode is never written (nor a hard link to it), and counted', async () => {
+    const archive = await tarball([
+      { name: 'python/lib/json/__init__.py', body: 'x = 1\n' },
+      { name: 'python/lib/json/__pycache__/__init__.cpython-311.pyc', body: 'pyc' },
+      { name: 'python/lib/json/__pycache__/__init__.cpython-311.opt-1.pyc', body: 'opt1' },
+      { name: 'python/lib/json/__pycache__/__init__.cpython-311.opt-2.pyc', body: 'opt-2' },
+      { name: 'python/lib/json/__pycache__/same.cpython-311.opt-1.pyc', type: 'link', linkname: 'python/lib/json/__pycache__/__init__.cpython-311.opt-1.pyc' },
+      { name: 'python/lib/opt-1.pyc.txt', body: 'not bytecode' },
+    ]);
+    const stats = await extractTar(Readable.from([archive]), dest, { compression: 'gzip', prefix: 'python/', leaveOut: isOptimizedBytecode });
+    expect(stats.leftOut).toEqual({ files: 3, bytes: 9 });
+    expect(stats.files).toBe(3);
+    expect((await fsp.readdir(path.join(dest, 'lib', 'json', '__pycache__'))).sort()).toEqual(['__init__.cpython-311.pyc']);
+    expect(await fsp.readFile(path.join(dest, 'lib', 'opt-1.pyc.txt'), 'utf8')).toBe('not bytecode');
+  });
+
+  it('a corrupt stream under a left-out entry is an error, not a crash', async () => {
+    const { randomBytes } = await import('node:crypto');
+    const archive = await tarball([
+      { name: 'python/lib/__pycache__/big.cpython-311.opt-1.pyc', body: randomBytes(1 << 20) },
+      { name: 'python/lib/after.py', body: 'x = 1\n' },
+    ]);
+    archive[Math.floor(archive.length / 2)] ^= 0xff; // inside the left-out body's compressed bytes
+    await expect(extractTar(Readable.from([archive]), dest, { compression: 'gzip', prefix: 'python/', leaveOut: isOptimizedBytecode })).rejects.toThrow();
   });
 
   it('the old "full" layout: only python/install/ is kept', async () => {
