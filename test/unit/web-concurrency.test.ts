@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { WEB_CONCURRENCY_SCRIPT } from '../../src/layers/web-concurrency';
@@ -13,8 +13,11 @@ function run(files: Record<string, string>, env: Record<string, string> = {}): s
   }
   const script = path.join(dir, 'web-concurrency');
   writeFileSync(script, WEB_CONCURRENCY_SCRIPT, { mode: 0o755 });
-  const r = spawnSync('sh', ['-c', `"${script}" 3>&1`], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin', PYTHON_CNB_CGROUP_ROOT: dir, ...env } });
-  return r.stdout;
+  try {
+    return spawnSync('sh', ['-c', `"${script}" 3>&1`], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin', PYTHON_CNB_CGROUP_ROOT: dir, ...env } }).stdout;
+  } finally {
+    rmSync(dir, { recursive: true, force: true }); // nothing left in the temp dir
+  }
 }
 
 describe('WEB_CONCURRENCY exec.d', () => {
