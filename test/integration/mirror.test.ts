@@ -124,6 +124,7 @@ describe('loopback dependency mirror', () => {
   afterAll(async () => {
     await mirror.close();
     fs.rmSync(root, { recursive: true, force: true });
+    fs.rmSync(path.join(os.tmpdir(), 'mirror-test-outside.txt'), { force: true });
   });
 
   beforeEach(() => mirror.clearLog());
