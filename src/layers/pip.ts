@@ -1,8 +1,10 @@
 // The `pip` layer (build, cache): the pip release pinned in buildpack.toml, installed from its
-// verified wheel (src/layers/tool.ts). Build-only: pip is a build tool, so it is not on the launch
-// PATH and not in the image. Key: pip version, python version.
+// verified wheel (src/layers/tool.ts), its package zipped for Python 3.7+ (src/layers/pip-zip.ts).
+// Build-only: pip is a build tool, so it is not on the launch PATH and not in the image. Key: pip
+// version, python version.
 import { LayerEnv } from '../cnb/env';
-import { defineToolLayer, installTool, type InstalledTool, type ToolInstallOptions } from './tool';
+import { describeZip, pipRunsZipped, zipPipPackage } from './pip-zip';
+import { defineToolLayer, installTool, type InstalledTool, type ToolFinish, type ToolInstallOptions } from './tool';
 
 export const pipLayer = defineToolLayer('pip', {
   pip_version: (a, b) => `the pip version changed from ${a} to ${b}`,
@@ -16,5 +18,8 @@ export function pipEnv(dir: string): LayerEnv {
 }
 
 export function installPip(opts: ToolInstallOptions): Promise<InstalledTool | undefined> {
-  return installTool({ ...opts, def: pipLayer, key: { pip_version: opts.entry.version, python_version: opts.pythonVersion }, layerEnv: pipEnv });
+  const finish: ToolFinish | undefined = pipRunsZipped(opts.pythonVersion, opts.entry.version)
+    ? { installArgs: ['--no-compile'], run: async (dir) => describeZip(await zipPipPackage(opts.python, dir, opts.env)) }
+    : undefined;
+  return installTool({ ...opts, def: pipLayer, key: { pip_version: opts.entry.version, python_version: opts.pythonVersion }, layerEnv: pipEnv, finish });
 }

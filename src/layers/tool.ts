@@ -61,7 +61,14 @@ export async function skipUncachedTool(dir: string, what: string, log: Log): Pro
   return undefined;
 }
 
-export async function installTool<K extends LayerKey>(opts: ToolInstallOptions & { def: LayerDefinition<K>; key: K; layerEnv: (dir: string) => LayerEnv }): Promise<InstalledTool | undefined> {
+/** A last step on a freshly installed tool's layer (pip's zip): the install's extra arguments, and
+ *  the step, whose result the install's log line ends with. */
+export interface ToolFinish {
+  installArgs: string[];
+  run: (layerDir: string) => Promise<string>;
+}
+
+export async function installTool<K extends LayerKey>(opts: ToolInstallOptions & { def: LayerDefinition<K>; key: K; layerEnv: (dir: string) => LayerEnv; finish?: ToolFinish }): Promise<InstalledTool | undefined> {
   const { entry, log } = opts;
   const layer = await openLayer(opts.layersDir, opts.def, opts.key);
   const env = opts.layerEnv(layer.dir);
@@ -75,10 +82,11 @@ export async function installTool<K extends LayerKey>(opts: ToolInstallOptions &
   logCacheMiss(log, entry.id, layer.decision, (cached) => cached[`${entry.id}_version`]);
   const started = Date.now();
   try {
-    const bytes = await installToolWheel({ entry, layerDir: layer.dir, python: opts.python, bootstrapPip: opts.bootstrapPip, env: opts.env, mirrors: opts.mirrors });
+    const bytes = await installToolWheel({ entry, layerDir: layer.dir, python: opts.python, bootstrapPip: opts.bootstrapPip, env: opts.env, mirrors: opts.mirrors, extraArgs: opts.finish?.installArgs ?? [] });
+    const finished = opts.finish ? `; ${await opts.finish.run(layer.dir)}` : '';
     await writeLayerEnv(layer.dir, env);
     await layer.commit();
-    log.info(`Installed ${entry.id} ${entry.version} (${formatBytes(bytes)} wheel, sha256 verified) in ${formatDuration(Date.now() - started)}`);
+    log.info(`Installed ${entry.id} ${entry.version} (${formatBytes(bytes)} wheel, sha256 verified) in ${formatDuration(Date.now() - started)}${finished}`);
     return installed;
   } catch (e) {
     await removePath(layer.dir);
@@ -86,7 +94,7 @@ export async function installTool<K extends LayerKey>(opts: ToolInstallOptions &
   }
 }
 
-async function installToolWheel(opts: { entry: Dependency; layerDir: string; python: string; bootstrapPip?: string; env: BuildEnv; mirrors: ReadonlyArray<MirrorConfig | undefined> }): Promise<number> {
+async function installToolWheel(opts: { entry: Dependency; layerDir: string; python: string; bootstrapPip?: string; env: BuildEnv; mirrors: ReadonlyArray<MirrorConfig | undefined>; extraArgs: string[] }): Promise<number> {
   const { entry } = opts;
   const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), `python-cnb-${entry.id}-`));
   try {
@@ -97,7 +105,7 @@ async function installToolWheel(opts: { entry: Dependency; layerDir: string; pyt
     // pip installs itself, run from its own wheel (pip supports `python pip.whl/pip`): a runtime
     // compiled from source has no bundled pip, and a bundled one may not run the options below.
     const installer = entry.id === 'pip' ? [path.join(wheel, 'pip')] : ['-m', 'pip'];
-    await runOrThrow(opts.python, [...installer, 'install', '--isolated', '--no-cache-dir', '--no-index', '--no-deps', '--user', '--quiet', '--no-warn-script-location', wheel], {
+    await runOrThrow(opts.python, [...installer, 'install', '--isolated', '--no-cache-dir', '--no-index', '--no-deps', '--user', '--quiet', '--no-warn-script-location', ...opts.extraArgs, wheel], {
       env: opts.env.with({ PYTHONUSERBASE: opts.layerDir, PIP_DISABLE_PIP_VERSION_CHECK: '1', SOURCE_DATE_EPOCH: '315532801', ...bootstrapPipEnv(opts.bootstrapPip) }).toRecord(),
     }).catch(whenCommandFails(() => ({ title: `Could not install ${entry.name} ${entry.version}`, lead: `${entry.id === 'pip' ? 'pip, run from its wheel,' : "The runtime's bundled pip"} failed to install the pinned ${entry.name} wheel:` })));
     return dl.bytes;

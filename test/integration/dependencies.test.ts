@@ -39,7 +39,7 @@ describe('requirements.txt (the classic Flask example)', () => {
     const r = await runBuild(s);
     expect(r.success).toBe(true);
     expect(r.buildLog).toContain('Installing dependencies with pip from requirements.txt');
-    expect(r.buildLog).toMatch(/Installed pip 26\.3 \([\d.]+ [KM]iB wheel, sha256 verified\)/);
+    expect(r.buildLog).toMatch(/Installed pip 26\.3 \([\d.]+ [KM]iB wheel, sha256 verified\) in [\d.]+m?s; packed into one zip \(\d+ files, [\d.]+ MiB\)/);
     expect(r.buildLog).toMatch(/Installed 8 packages in/);
     // pip leaves the bytecode to compileall on every core (checked-hash: the last test here checks it holds).
     expect(r.buildLog).toMatch(/Running: pip install .*--requirement requirements\.txt/);
@@ -59,6 +59,18 @@ describe('requirements.txt (the classic Flask example)', () => {
     expect(r.exportLog).not.toMatch(/cache layer 'python-cnb\/python:(site-packages|python)'/);
     expect(readLayerToml(s, 'pip')).toMatchObject({ types: { build: true, launch: false, cache: true } });
     expect(readLayerToml(s, 'pip-cache')).toMatchObject({ types: { build: true, launch: false, cache: true } });
+    // The cached pip layer is a few files: its package in one zip that pip runs from (src/layers/pip-zip.ts).
+    const pipFiles = spawnSync('find', [layerPath(s, 'pip'), '-type', 'f'], { encoding: 'utf8' }).stdout.trim().split('\n');
+    expect(pipFiles.filter((f) => f.endsWith('/site-packages/pip.zip'))).toHaveLength(1);
+    expect(pipFiles.length).toBeLessThan(60);
+    const python3 = path.join(layerPath(s, 'python'), 'bin', 'python3');
+    const pipRun = spawnSync(python3, ['-m', 'pip', '--version'], { encoding: 'utf8', env: { ...process.env, PYTHONUSERBASE: layerPath(s, 'pip') } });
+    expect(pipRun.stdout).toMatch(/^pip 26\.3 from .*\/pip\.zip\/pip /);
+    // Each module's bytecode is beside its source in the zip, unchecked-hash (flags 1), so zipimport
+    // never compiles pip at import: [sources, sources without .pyc, the flags seen].
+    const zipped = spawnSync(python3, ['-c', ZIP_BYTECODE, pipFiles.find((f) => f.endsWith('/pip.zip'))!], { encoding: 'utf8' });
+    expect(JSON.parse(zipped.stdout)).toEqual([expect.any(Number), 0, [1]]);
+    expect(JSON.parse(zipped.stdout)[0]).toBeGreaterThan(300);
     // pip is a build tool: not in the venv, and the pip layer is not exported.
     expect(fs.existsSync(path.join(layerPath(s, 'site-packages'), 'bin', 'pip'))).toBe(false);
     expect(r.exportLog).not.toMatch(/Adding layer 'python-cnb\/python:pip'/); // cached, not in the image
@@ -239,3 +251,12 @@ describe('C extensions against the sqlite layer', () => {
     expect(out.stdout.trim()).toBe('3.52.0 3.52.0');
   });
 });
+
+const ZIP_BYTECODE = `
+import json, sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+names = set(z.namelist())
+sources = [n for n in names if n.endswith('.py')]
+flags = sorted({int.from_bytes(z.read(n + 'c')[4:8], 'little') for n in sources if n + 'c' in names})
+print(json.dumps([len(sources), sum(1 for n in sources if n + 'c' not in names), flags]))
+`;

@@ -51,11 +51,9 @@ beforeAll(async () => {
   const venvLib = path.join(layerPath(s, 'site-packages'), 'lib');
   const site = path.join(venvLib, fs.readdirSync(venvLib)[0]!, 'site-packages');
   // The runtime's bundled pip is removed (issue 20), so pip runs from the build-only pip layer.
-  const pipLib = path.join(layerPath(s, 'pip'), 'lib');
-  const pipSite = path.join(pipLib, fs.readdirSync(pipLib)[0]!, 'site-packages');
   const listed = spawnSync(path.join(layerPath(s, 'python'), 'bin', 'python3'), ['-m', 'pip', 'list', '--disable-pip-version-check', '--format', 'json', '--path', site], {
     encoding: 'utf8',
-    env: { ...process.env, PYTHONPATH: pipSite },
+    env: { ...process.env, PYTHONUSERBASE: layerPath(s, 'pip') },
   });
   if (listed.status !== 0) throw new Error(`pip list failed: ${listed.stderr}`);
   pipList = JSON.parse(listed.stdout || '[]');

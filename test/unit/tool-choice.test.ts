@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { analyse, type BuildInputs } from '../../src/analysis';
 import { pipHasPythonOption } from '../../src/managers/pip-runner';
+import { pipRunsZipped } from '../../src/layers/pip-zip';
 import { checkToolRunsOn, choosePip, requiresPython } from '../../src/managers/tool-choice';
 import { buildpackManifest, type Dependency } from '../../src/python/manifest';
 import { AMD64, buildpackDependencies, repositoryBuildpack } from '../helpers/buildpack-manifest';
@@ -99,5 +100,27 @@ describe('uv, Poetry, Pipenv: one release each, and the Pythons it runs on', () 
     expect(userError(() => analyse(inputs({ 'runtime.txt': 'python-3.7.10\n', 'pyproject.toml': uvApp.pyproject, 'uv.lock': uvApp.lock }))).title).toBe('uv 0.13.9 needs Python >=3.8; this app uses Python 3.7.10');
     expect(analyse(inputs({ 'runtime.txt': 'python-3.9.18\n', 'pyproject.toml': uvApp.pyproject, 'uv.lock': uvApp.lock })).dependencies?.tool.version).toBe('0.13.9');
     expect(analyse(inputs({ 'runtime.txt': 'python-3.7.10\n', 'requirements.txt': 'six==1.17.0\n' })).dependencies?.tool.version).toBe('24.0');
+  });
+});
+
+describe('the pip layer zipped (src/layers/pip-zip.ts)', () => {
+  it('zips the pip every Python 3.7+ line gets, and no pip that reads files by path or runs through PYTHONPATH', () => {
+    // The pip chosen for each line (the table above), and whether it is zipped.
+    const lines: Array<[string, string, boolean]> = [
+      ['3.14.7', '26.3', true],
+      ['3.9.18', '26.0.1', true],
+      ['3.8.18', '25.0.1', true],
+      ['3.7.10', '24.0', true],
+      ['3.6.13', '21.3.1', false],
+      ['2.7.18', '20.3.4', false],
+    ];
+    for (const [python, pip, zipped] of lines) {
+      expect(choosePip(pips, pinned, python).entry.version).toBe(pip);
+      expect([python, pipRunsZipped(python, pip)]).toEqual([python, zipped]);
+    }
+    // An operator's older pin on a new Python keeps the directory layout (no --python before 22.3).
+    expect(pipRunsZipped('3.9.18', '21.3.1')).toBe(false);
+    expect(pipRunsZipped('3.9.18', '22.3')).toBe(true);
+    expect(pipRunsZipped('3.12.1', 'not-a-version')).toBe(false);
   });
 });
