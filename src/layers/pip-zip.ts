@@ -19,6 +19,7 @@
 // pip older than 22.3 runs from the venv through PYTHONPATH (src/managers/pip-runner.ts).
 import * as pep440 from '@renovatebot/pep440';
 import { formatBytes } from '../log';
+import { whenCommandFails } from '../explain';
 import { runOrThrow } from '../io/exec';
 import type { BuildEnv } from '../cnb/build-env';
 
@@ -45,7 +46,13 @@ export async function zipPipPackage(python: string, layerDir: string, env: Build
   await runOrThrow(python, ['-B', '-c', ZIP_PIP], {
     env: env.with({ PYTHONUSERBASE: layerDir, PYTHONHASHSEED: '0', PYTHONDONTWRITEBYTECODE: '1' }).toRecord(),
     onOutput: (c) => (out += c),
-  });
+  }).catch(
+    whenCommandFails(() => ({
+      title: 'Could not pack pip into its zip',
+      lead: "The runtime's python failed to compile pip's modules or to write pip.zip in the pip layer (nothing was cached):",
+      fix: ['The output above says why (a full disk, or a runtime without a working multiprocessing: compileall compiles on every core). Retry the build; if it fails again, report it with this log.'],
+    })),
+  );
   return JSON.parse(out.trim().split('\n').pop() ?? '{}') as ZipReport;
 }
 
