@@ -1124,7 +1124,10 @@ async function lifecycleSequence(s: Scenario, spec: AppSpec, build: () => Promis
     settle();
     const r = await build();
     // BENCH_LOGS=DIR keeps each build's log (what a figure was made of), e.g. to see where a build spends its time.
-    if (process.env.BENCH_LOGS) fs.writeFileSync(path.join(process.env.BENCH_LOGS, `${spec.id}-${path.basename(s.root)}-${kind}.log`), r.log);
+    if (process.env.BENCH_LOGS) {
+      fs.mkdirSync(process.env.BENCH_LOGS, { recursive: true });
+      fs.writeFileSync(path.join(process.env.BENCH_LOGS, `${spec.id}-${path.basename(s.root)}-${kind}.log`), r.log);
+    }
     if (!r.success) throw new Error(`${spec.id} ${kind}: the ${r.failedPhase} phase failed (exit ${r.exitCode}):\n${r.log.slice(-4000)}`);
     out[kind] = r;
   }
