@@ -69,7 +69,8 @@ async function buildSteps(ctx: BuildContext, info: BuildpackInfo, log: Log, { pa
   const sqlite = startSqlite({ layersDir: ctx.layersDir, ...a.sqlite, target: ctx.target, mirrors: a.mirrors, env });
   const reuse = await planLayerReuse(ctx, a, source !== undefined, log);
   log.step(`Installing Python ${a.python.version}`);
-  const python = await installPython({ layersDir: ctx.layersDir, entry: a.python.entry, target: ctx.target, mirrors: a.mirrors, reuse: reuse.python, log, source });
+  const toolsNeedBundledPip = a.dependencies !== undefined && a.dependencies.tool.id !== 'pip';
+  const python = await installPython({ layersDir: ctx.layersDir, entry: a.python.entry, target: ctx.target, mirrors: a.mirrors, reuse: reuse.python, log, source, toolsNeedBundledPip });
   env = await sqlite.join(await env.withLayer(python.dir, python.env), log);
   await runHook('pre_compile', a.classic.hooks.pre_compile, { appDir: ctx.appDir, env: env.toRecord(), log });
   const deps = await installOrDropDependencies({ ctx, analysis: a, python, bindings, env, venvReuse: reuse.venv, log });

@@ -422,8 +422,9 @@ function drain(stream: { resume(): unknown; on(event: 'end' | 'error', cb: (e?: 
 export interface ExtractStats {
   files: number;
   bytes: number;
-  /** Regular files the caller's `leaveOut` kept from being written (and hard links to them). */
-  leftOut: { files: number; bytes: number };
+  /** Regular files the caller's `leaveOut` kept from being written (and hard links to them), by
+   *  the label it gave them. */
+  leftOut: Record<string, { files: number; bytes: number }>;
 }
 
 export async function extractTar(
@@ -433,15 +434,23 @@ export async function extractTar(
     compression: Compression;
     prefix: string;
     limits?: Partial<ExtractLimits>;
-    /** Regular files not to write at all (by their path under `dest`): cheaper than writing and deleting them. */
-    leaveOut?: (rel: string) => boolean;
+    /** Regular files (and directories) not to write at all, by their path under `dest`: cheaper
+     *  than writing and deleting them. Returns the label files are counted under, or undefined to
+     *  write the entry. */
+    leaveOut?: (rel: string) => string | undefined;
   },
 ): Promise<ExtractStats> {
   const limits = { ...DEFAULT_EXTRACT_LIMITS, ...options.limits };
   // The model below knows only what this archive made; anything already there would be unknown.
   if (fs.readdirSync(dest).length > 0) throw new Error(`extractTar needs an empty destination, and ${dest} is not empty`);
-  const stats: ExtractStats = { files: 0, bytes: 0, leftOut: { files: 0, bytes: 0 } };
-  const leftOut = new Set<string>();
+  const stats: ExtractStats = { files: 0, bytes: 0, leftOut: {} };
+  /** Each file left out, and its label. */
+  const leftOut = new Map<string, string>();
+  const countLeftOut = (label: string, bytes: number) => {
+    const c = (stats.leftOut[label] ??= { files: 0, bytes: 0 });
+    c.files++;
+    c.bytes += bytes;
+  };
   const writer = new FileWriter();
   const tree = new ArchiveTree(limits);
   const prefix = options.prefix && !options.prefix.endsWith('/') ? `${options.prefix}/` : options.prefix;
@@ -470,15 +479,16 @@ export async function extractTar(
       const mode = (header.mode ?? 0o644) & 0o775;
       switch (header.type) {
         case 'directory':
-          mkdirs(decide(header.name, () => tree.directory(rel)));
+          // A directory left out is not made (the files in it are left out too, by the same rule).
+          if (options.leaveOut?.(rel) === undefined) mkdirs(decide(header.name, () => tree.directory(rel)));
           return drain(stream);
         case 'file':
         case 'contiguous-file': {
           const size = header.size ?? 0;
-          if (options.leaveOut?.(rel)) {
-            leftOut.add(rel);
-            stats.leftOut.files++;
-            stats.leftOut.bytes += size;
+          const label = options.leaveOut?.(rel);
+          if (label !== undefined) {
+            leftOut.set(rel, label);
+            countLeftOut(label, size);
             return drain(stream);
           }
           if (stats.bytes + size > limits.maxUnpackedBytes) throw tooBig(header.name, limits.maxUnpackedBytes);
@@ -508,8 +518,9 @@ export async function extractTar(
           const shown = `${header.name} -> ${header.linkname ?? ''}`;
           const sourceRel = entryPath(header.linkname ?? '', prefix);
           if (sourceRel === undefined) throw unsafe(shown, 'is a hard link to a file outside the destination');
-          if (leftOut.has(sourceRel)) {
-            stats.leftOut.files++; // a second name of a file left out: left out too
+          const label = leftOut.get(sourceRel);
+          if (label !== undefined) {
+            countLeftOut(label, 0); // a second name of a file left out: left out too
             return drain(stream);
           }
           const source = decide(shown, () => tree.hardLinkSource(sourceRel));

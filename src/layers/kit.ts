@@ -38,13 +38,13 @@ export function logCacheMiss(log: Log, what: string, d: Exclude<LayerDecision, {
 export async function fetchIntoLayer(
   entry: Dependency,
   dest: string,
-  opts: { prefix: string; what: string; mirrors: ReadonlyArray<MirrorConfig | undefined>; log: Log; leaveOut?: (rel: string) => boolean },
+  opts: { prefix: string; what: string; mirrors: ReadonlyArray<MirrorConfig | undefined>; log: Log; leaveOut?: (rel: string) => string | undefined },
 ): Promise<{ bytes: number; files: number; leftOut: ExtractStats['leftOut'] }> {
   const { log } = opts;
   const { url, via } = applyMirror(entry.uri, opts.mirrors);
   log.info(`Downloading ${opts.what} from ${url}${via ? ` (mirror from ${via})` : ''}`);
   let files = 0;
-  let leftOut: ExtractStats['leftOut'] = { files: 0, bytes: 0 };
+  let leftOut: ExtractStats['leftOut'] = {};
   // A failed download is said here, where it is known what was being fetched (a layer's API throws
   // the titled UserError, as every step does).
   const result = await downloadVerified(

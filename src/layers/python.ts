@@ -18,7 +18,7 @@ import { listDir, pathExists, removePath } from '../io/fs';
 import { formatDuration, type Log } from '../log';
 import { sha256Of, type Dependency } from '../python/manifest';
 import type { MirrorConfig } from '../python/mirrors';
-import { bootstrapPipPath, finishRuntimeInstall, isOptimizedBytecode, RUNTIME_LAYOUT } from '../runtime/stdlib-bytecode';
+import { bootstrapPipPath, finishRuntimeInstall, RUNTIME_LAYOUT, runtimeLeaveOut } from '../runtime/stdlib-bytecode';
 import { compilePython, planSourceBuild, preflightSourceBuild, type Preflight, type SourceBuildPlan } from '../runtime/source-build';
 import { isSourceEntry } from '../python/source-plan';
 import { fetchIntoLayer, logCacheHit, logCacheMiss, targetKey } from './kit';
@@ -87,6 +87,9 @@ export async function installPython(opts: {
   reuse: Pick<OpenLayerOptions, 'types' | 'keepInImage'>;
   log: Log;
   source?: SourcePython;
+  /** This build installs a tool layer with the runtime's own pip (uv, Poetry, Pipenv), so an
+   *  archive's bundled pip is unpacked and kept aside for it (else it is not unpacked). */
+  toolsNeedBundledPip: boolean;
 }): Promise<InstalledPython> {
   const { entry, log } = opts;
   const minor = entry.version.split('.').slice(0, 2).join('.');
@@ -111,7 +114,7 @@ export async function installPython(opts: {
   const source = opts.source;
   const install = source
     ? compilePython({ entry, prefix: layer.dir, plan: source.plan, preflight: source.preflight ?? (await preflightSourceBuild(entry, source.env)), env: source.env, mirrors: opts.mirrors, log })
-    : fetchIntoLayer(entry, layer.dir, { prefix: entry.prefix ?? 'python/', what: `Python ${entry.version}`, mirrors: opts.mirrors, log, leaveOut: isOptimizedBytecode });
+    : fetchIntoLayer(entry, layer.dir, { prefix: entry.prefix ?? 'python/', what: `Python ${entry.version}`, mirrors: opts.mirrors, log, leaveOut: runtimeLeaveOut(opts.toolsNeedBundledPip) });
   const unpacked = await install.catch(async (e) => {
     await removePath(layer.dir); // no half-installed layer: its metadata was removed before we began
     throw e;

@@ -20,13 +20,15 @@
 // such a start compiles in memory like any missing .pyc) and the runtime's own pip in
 // site-packages (the pinned pip lives in the build-only pip layer; the venv is made without pip).
 // ensurepip's bundled wheel stays: one file, and `python -m venv` and `ensurepip` keep working in
-// the image. The dropped pip is moved to a scratch directory for the rest of this build, where the
-// tool layers are installed with it (bootstrapPipPath); in a later build that reuses the python
-// layer, ensurepip's wheel serves instead (slower: run from a zip, it is compiled as it runs).
+// the image. When this build installs a tool layer with it (uv, Poetry, Pipenv), the dropped pip
+// is moved to a scratch directory for the rest of this build (bootstrapPipPath); otherwise an
+// archive's is not even unpacked (runtimeLeaveOut). In a later build that reuses the python layer,
+// ensurepip's wheel serves instead (slower: run from a zip, it is compiled as it runs).
 import { promises as fsp, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runOrThrow } from '../io/exec';
+import type { ExtractStats } from '../io/extract';
 import { listDir, pathExists } from '../io/fs';
 import { formatBytes, formatDuration, type Log } from '../log';
 
@@ -54,6 +56,38 @@ export function isOptimizedBytecode(rel: string): boolean {
   return /(^|\/)__pycache__\/[^/]+\.opt-[12]\.pyc$/.test(rel);
 }
 
+/** The labels an archive's unpack counts what it left out under (ExtractStats.leftOut). */
+const OPTIMIZED_BYTECODE = '-O/-OO bytecode';
+const BUNDLED_PIP = 'bundled pip';
+const BUNDLED_PIP_PACKAGE = /^lib\/python3\.\d+\/site-packages\/pip(-([^/]+)\.dist-info)?(\/|$)/;
+
+/**
+ * What the unpack of a runtime archive leaves out: the -O/-OO bytecode always; the runtime's own
+ * pip (site-packages/pip/ and its dist-info; bin/pip* are links and scripts, removed by the finish)
+ * unless this build installs a tool layer with it (uv, Poetry, Pipenv: bootstrapPipPath). pip
+ * itself is installed from its own wheel, so a pip app never needs it: 1,003 files (14 MiB) of
+ * python-build-standalone's 3.11 that were written, moved aside and deleted on every cold build.
+ * The dist-info's files carry the pip version in their label, for the log.
+ */
+export function runtimeLeaveOut(keepBundledPip: boolean): (rel: string) => string | undefined {
+  return (rel) => {
+    if (isOptimizedBytecode(rel)) return OPTIMIZED_BYTECODE;
+    if (keepBundledPip) return undefined;
+    if (rel.startsWith('bin/') && PIP_SCRIPT.test(rel.slice(4))) return BUNDLED_PIP;
+    const pip = BUNDLED_PIP_PACKAGE.exec(rel);
+    if (!pip) return undefined;
+    return pip[2] ? `${BUNDLED_PIP} ${pip[2]}` : BUNDLED_PIP;
+  };
+}
+
+/** The bundled pip an unpack left out (from runtimeLeaveOut's labels), if it left one out. */
+function leftOutPip(leftOut: ExtractStats['leftOut']): { version: string; files: number; bytes: number } | undefined {
+  const labels = Object.keys(leftOut).filter((l) => l === BUNDLED_PIP || l.startsWith(`${BUNDLED_PIP} `));
+  if (!labels.length) return undefined;
+  const version = labels.find((l) => l !== BUNDLED_PIP)?.slice(BUNDLED_PIP.length + 1) ?? 'unknown';
+  return { version, files: labels.reduce((n, l) => n + leftOut[l]!.files, 0), bytes: labels.reduce((n, l) => n + leftOut[l]!.bytes, 0) };
+}
+
 export interface FinishedRuntime {
   bytecode: BytecodeReport;
   /** The runtime's own pip, moved out of the layer (undefined when it had none). */
@@ -67,15 +101,18 @@ export interface FinishedRuntime {
  * that edits the stdlib (the relocation of the sysconfig data), so those files are hashed as they
  * will ship. Logs what it dropped and what it compiled.
  */
-export async function finishRuntimeInstall(prefix: string, opts: { minor: string; log: Log; leftOut?: { files: number; bytes: number } }): Promise<FinishedRuntime> {
+export async function finishRuntimeInstall(prefix: string, opts: { minor: string; log: Log; leftOut?: ExtractStats['leftOut'] }): Promise<FinishedRuntime> {
   const { log } = opts;
   const started = Date.now();
   const stdlib = path.join(prefix, 'lib', `python${opts.minor}`);
-  const bundledPip = await moveBundledPipAside(prefix, stdlib);
+  const movedPip = await moveBundledPipAside(prefix, stdlib);
+  const scripts = await removePipScripts(prefix);
+  const bundledPip = movedPip ? { ...movedPip, files: movedPip.files + scripts } : leftOutPip(opts.leftOut ?? {});
   const legacy = !hasHashBasedPyc(opts.minor);
   const found = await compileStdlib(path.join(prefix, 'bin', legacy ? `python${opts.minor}` : 'python3'), stdlib, legacy);
   // The -O/-OO bytecode the unpack left out counts as dropped too.
-  const bytecode = { ...found, optimizedFiles: found.optimizedFiles + (opts.leftOut?.files ?? 0), optimizedBytes: found.optimizedBytes + (opts.leftOut?.bytes ?? 0) };
+  const unpackedNot = opts.leftOut?.[OPTIMIZED_BYTECODE] ?? { files: 0, bytes: 0 };
+  const bytecode = { ...found, optimizedFiles: found.optimizedFiles + unpackedNot.files, optimizedBytes: found.optimizedBytes + unpackedNot.bytes };
   const dropped = [`${bytecode.optimizedFiles} -O/-OO bytecode files (*.opt-1.pyc, *.opt-2.pyc; ${formatBytes(bytecode.optimizedBytes)})`];
   if (bundledPip) dropped.push(`the runtime's bundled pip ${bundledPip.version} (${bundledPip.files} files, ${formatBytes(bundledPip.bytes)}; the pinned pip is in the pip layer)`);
   log.info(`Dropped what no app runs: ${dropped.join(' and ')}`);
@@ -86,7 +123,7 @@ export async function finishRuntimeInstall(prefix: string, opts: { minor: string
   } else {
     log.info(`Made the standard library's bytecode hash-based (checked-hash, valid whatever the image's mtimes): re-stamped ${bytecode.restamped} .pyc, ${bytecode.kept} already hash-based${compiled}${skipped}, in ${formatDuration(Date.now() - started)}`);
   }
-  return { bytecode, ...(bundledPip ? { bundledPip: bundledPip, bootstrapPip: bundledPip.dir } : {}) };
+  return { bytecode, ...(bundledPip ? { bundledPip } : {}), ...(movedPip ? { bootstrapPip: movedPip.dir } : {}) };
 }
 
 /**
@@ -126,12 +163,16 @@ async function moveBundledPipAside(prefix: string, stdlib: string): Promise<(Fin
     bytes += size.bytes;
     await move(path.join(sitePackages, e.name), path.join(scratch, e.name));
   }
-  for (const e of await listDir(path.join(prefix, 'bin'))) {
-    if (!/^pip(3(\.\d+)?)?$/.test(e.name)) continue;
-    files += 1;
-    await fsp.rm(path.join(prefix, 'bin', e.name), { force: true });
-  }
   return { version, files, bytes, dir: scratch };
+}
+
+const PIP_SCRIPT = /^pip(3(\.\d+)?)?$/;
+
+/** Removes bin/pip, pip3, pip3.X (they run the bundled pip, which the layer no longer has). */
+async function removePipScripts(prefix: string): Promise<number> {
+  const scripts = (await listDir(path.join(prefix, 'bin'))).filter((e) => PIP_SCRIPT.test(e.name));
+  await Promise.all(scripts.map((e) => fsp.rm(path.join(prefix, 'bin', e.name), { force: true })));
+  return scripts.length;
 }
 
 /** rename, or copy and remove when the scratch directory is on another filesystem; mtimes are

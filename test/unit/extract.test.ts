@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { compressionOf, entryTarget, extractTar } from '../../src/io/extract';
-import { isOptimizedBytecode } from '../../src/runtime/stdlib-bytecode';
+import { runtimeLeaveOut } from '../../src/runtime/stdlib-bytecode';
 import { tarball, type TarEntry } from '../helpers/tarball';
 
 type Entry = TarEntry;
@@ -52,11 +52,40 @@ describe('extractTar', () => {
       { name: 'python/lib/json/__pycache__/same.cpython-311.opt-1.pyc', type: 'link', linkname: 'python/lib/json/__pycache__/__init__.cpython-311.opt-1.pyc' },
       { name: 'python/lib/opt-1.pyc.txt', body: 'not bytecode' },
     ]);
-    const stats = await extractTar(Readable.from([archive]), dest, { compression: 'gzip', prefix: 'python/', leaveOut: isOptimizedBytecode });
-    expect(stats.leftOut).toEqual({ files: 3, bytes: 9 });
+    const stats = await extractTar(Readable.from([archive]), dest, { compression: 'gzip', prefix: 'python/', leaveOut: runtimeLeaveOut(true) });
+    expect(stats.leftOut).toEqual({ '-O/-OO bytecode': { files: 3, bytes: 9 } });
     expect(stats.files).toBe(3);
     expect((await fsp.readdir(path.join(dest, 'lib', 'json', '__pycache__'))).sort()).toEqual(['__init__.cpython-311.pyc']);
     expect(await fsp.readFile(path.join(dest, 'lib', 'opt-1.pyc.txt'), 'utf8')).toBe('not bytecode');
+  });
+
+  it("leaveOut: the runtime's bundled pip is not unpacked unless a tool needs it (no empty directories left)", async () => {
+    const entries: Entry[] = [
+      { name: 'python/lib/python3.11/site-packages/', type: 'directory' },
+      { name: 'python/lib/python3.11/site-packages/README.txt', body: 'readme' },
+      { name: 'python/lib/python3.11/site-packages/pip/', type: 'directory' },
+      { name: 'python/lib/python3.11/site-packages/pip/_internal/', type: 'directory' },
+      { name: 'python/lib/python3.11/site-packages/pip/__init__.py', body: 'pip' },
+      { name: 'python/lib/python3.11/site-packages/pip/_internal/main.py', body: 'main' },
+      { name: 'python/lib/python3.11/site-packages/pip-23.2.1.dist-info/', type: 'directory' },
+      { name: 'python/lib/python3.11/site-packages/pip-23.2.1.dist-info/METADATA', body: 'Name: pip' },
+      { name: 'python/lib/python3.11/site-packages/pipx_like/', type: 'directory' },
+      { name: 'python/lib/python3.11/site-packages/pipx_like/x.py', body: 'x' },
+      { name: 'python/bin/pip3.11', body: '#!py' },
+      { name: 'python/bin/pip3', body: '#!py' },
+      { name: 'python/bin/pip', type: 'symlink', linkname: 'pip3.11' },
+      { name: 'python/bin/pipeline', body: 'not pip' },
+    ];
+    const left = await extractTar(Readable.from([await tarball(entries)]), dest, { compression: 'gzip', prefix: 'python/', leaveOut: runtimeLeaveOut(false) });
+    expect(left.leftOut).toEqual({ 'bundled pip': { files: 4, bytes: 15 }, 'bundled pip 23.2.1': { files: 1, bytes: 9 } });
+    expect((await fsp.readdir(path.join(dest, 'lib', 'python3.11', 'site-packages'))).sort()).toEqual(['README.txt', 'pipx_like']);
+    // bin/pip, a symlink, is written (links are not left out); the finish removes it with the rest.
+    expect((await fsp.readdir(path.join(dest, 'bin'))).sort()).toEqual(['pip', 'pipeline']);
+    await fsp.rm(dest, { recursive: true });
+    await fsp.mkdir(dest);
+    const kept = await extractTar(Readable.from([await tarball(entries)]), dest, { compression: 'gzip', prefix: 'python/', leaveOut: runtimeLeaveOut(true) });
+    expect(kept.leftOut).toEqual({});
+    expect((await fsp.readdir(path.join(dest, 'lib', 'python3.11', 'site-packages'))).sort()).toEqual(['README.txt', 'pip', 'pip-23.2.1.dist-info', 'pipx_like']);
   });
 
   it('a corrupt stream under a left-out entry is an error, not a crash', async () => {
@@ -67,7 +96,7 @@ describe('extractTar', () => {
     ]);
     const middle = Math.floor(archive.length / 2); // inside the left-out body's compressed bytes
     archive[middle] = archive[middle]! ^ 0xff;
-    await expect(extractTar(Readable.from([archive]), dest, { compression: 'gzip', prefix: 'python/', leaveOut: isOptimizedBytecode })).rejects.toThrow();
+    await expect(extractTar(Readable.from([archive]), dest, { compression: 'gzip', prefix: 'python/', leaveOut: runtimeLeaveOut(false) })).rejects.toThrow();
   });
 
   it('the old "full" layout: only python/install/ is kept', async () => {
