@@ -30,7 +30,7 @@ import type { Env } from './cnb/context';
 import { UserError } from './errors';
 import { redactUrl } from './redact';
 import { run, which } from './io/exec';
-import { readSmallFile } from './io/fs';
+import { baseTmpdir, readSmallFile, removeStaleDirs } from './io/fs';
 import { Log, listing } from './log';
 
 export const SECRETS_DIR_PREFIX = 'python-cnb-secrets-';
@@ -352,7 +352,9 @@ export async function preparePrivateDependencies(opts: { env: Env; bindings: rea
   for (const [name, redacted] of [['PIP_INDEX_URL', redactedIndexUrls(env.PIP_INDEX_URL)], ['PIP_EXTRA_INDEX_URL', redactedIndexUrls(env.PIP_EXTRA_INDEX_URL)]] as const) {
     if (redacted.length) log.info(`Private index: ${name} carries credentials (${listing(redacted)}; never logged)`);
   }
-  const tmpDir = opts.tmpDir ?? os.tmpdir();
+  // The TMPDIR the build was given, not the build's scratch inside it: a killed build's secrets
+  // must be found there by the next build.
+  const tmpDir = opts.tmpDir ?? baseTmpdir();
   // A build killed with SIGKILL (no exit handler runs) leaves its private directory behind; the
   // next build removes it before it writes its own. The directory names its owner's pid, so a
   // build running beside this one keeps its directory.
@@ -479,24 +481,8 @@ export async function preparePrivateDependencies(opts: { env: Env; bindings: rea
 }
 
 /** Removes the private directories in `tmpDir` whose build process is gone; returns their names. */
-export async function removeStaleSecretDirs(tmpDir: string): Promise<string[]> {
-  const removed: string[] = [];
-  for (const name of await fsp.readdir(tmpDir).catch(() => [] as string[])) {
-    const pid = new RegExp(`^${SECRETS_DIR_PREFIX}(\\d+)-`).exec(name)?.[1];
-    if (!pid || processAlive(Number(pid))) continue;
-    await fsp.rm(path.join(tmpDir, name), { recursive: true, force: true });
-    removed.push(name);
-  }
-  return removed;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'; // alive, another user's
-  }
+export function removeStaleSecretDirs(tmpDir: string): Promise<string[]> {
+  return removeStaleDirs(tmpDir, SECRETS_DIR_PREFIX);
 }
 
 /**

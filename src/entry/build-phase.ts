@@ -6,13 +6,15 @@ import { EXIT } from '../cnb/exit-codes';
 import { build } from '../build';
 import { toUserError } from '../explain';
 import { readBuildpackInfo } from '../buildpack-info';
-import { removalsFinished } from '../io/fs';
+import { BUILD_SCRATCH_PREFIX, baseTmpdir, removalsFinished, removeStaleDirs, useBuildScratchAsTmpdir } from '../io/fs';
 import { Log } from '../log';
 import { buildpackDirFromExecutable, osRelease, runPhase } from './phase';
 
 export function runBuild(): Promise<number> {
   const log = new Log();
   return runPhase(log, async () => {
+    useBuildScratchAsTmpdir(); // before the context copies the env: every tool the build runs gets it
+    await removeStaleDirs(baseTmpdir(), BUILD_SCRATCH_PREFIX); // a killed build's
     const ctx = buildContext(process.env, process.argv.slice(2), process.cwd(), buildpackDirFromExecutable(), osRelease());
     const info = await readBuildpackInfo(ctx.buildpackDir);
     try {

@@ -1,5 +1,6 @@
 // Thin filesystem helpers. Everything that touches the disk goes through src/io/ or src/cnb/toml.ts.
-import { promises as fsp, constants as fsc } from 'node:fs';
+import { promises as fsp, constants as fsc, mkdtempSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 export const readFile = fsp.readFile;
@@ -125,4 +126,54 @@ export async function makeSharedReadOnly(root: string): Promise<void> {
   const mode = st.isDirectory() || st.mode & 0o100 ? 0o755 : 0o644;
   if ((st.mode & 0o7777) !== mode) await fsp.chmod(root, mode);
   if (st.isDirectory()) for (const name of await fsp.readdir(root)) await makeSharedReadOnly(path.join(root, name));
+}
+
+/**
+ * Points TMPDIR (this process's, so every child's and Node's own os.tmpdir()) at a directory of
+ * this build inside the one it was given, removed when the process exits. The tools a build runs
+ * leave files in TMPDIR: found in /tmp after the test suite, owned by the build user, were
+ * `tmp*cacert.pem` (a pip of 24.0 or older run from a wheel or zip extracts certifi's bundle and
+ * never removes it), `poetry-chef-*` directories, `pipenv-request-*.json` and `uv-*.lock`. With
+ * this, nothing the build's tools write outlives the build outside the layers.
+ */
+export function useBuildScratchAsTmpdir(): string {
+  givenTmpdir = os.tmpdir();
+  const scratch = mkdtempSync(path.join(givenTmpdir, `${BUILD_SCRATCH_PREFIX}${process.pid}-`));
+  process.env.TMPDIR = scratch;
+  process.once('exit', () => rmSync(scratch, { recursive: true, force: true }));
+  return scratch;
+}
+
+/** A build's scratch directory: `python-cnb-build-<pid>-XXXXXX`. */
+export const BUILD_SCRATCH_PREFIX = 'python-cnb-build-';
+let givenTmpdir: string | undefined;
+
+/** The TMPDIR the build was given, before useBuildScratchAsTmpdir pointed it at the scratch. */
+export function baseTmpdir(): string {
+  return givenTmpdir ?? os.tmpdir();
+}
+
+/**
+ * Removes the `<prefix><pid>-*` directories in `dir` whose process is gone: what a build killed
+ * with SIGKILL (no exit handler runs) left. A build running beside this one keeps its own.
+ */
+export async function removeStaleDirs(dir: string, prefix: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = /^(\d+)-/.exec(name.slice(prefix.length))?.[1];
+    if (!pid || processAlive(Number(pid))) continue;
+    await fsp.rm(path.join(dir, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // alive, another user's
+  }
 }

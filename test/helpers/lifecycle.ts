@@ -537,6 +537,24 @@ export interface BuildResult {
   plan?: PlanToml;
 }
 
+/** What the tools a build runs were seen to leave in TMPDIR (the lifecycle gives buildpacks no
+ *  TMPDIR, so /tmp): a pip of 24.0 or older run from a wheel (certifi's bundle), uv's locks,
+ *  Poetry's build directories, Pipenv's request files. */
+const TOOL_LEFTOVERS = /^(tmp\w+cacert\.pem|uv-[0-9a-f]+\.lock|poetry-chef-\w+|pipenv-(request|response)-[\w-]+\.json)$/;
+
+/**
+ * runBuild, and the tool leftovers that appeared in the buildpack's TMPDIR (os.tmpdir() here:
+ * the lifecycle passes buildpacks no TMPDIR) while it ran: none may outlive the build
+ * (src/io/fs.ts, useBuildScratchAsTmpdir). Builds of other test files running beside this one
+ * leave none either, so any is a failure.
+ */
+export async function runBuildWatchingTmpdir(s: Scenario, options: BuildOptions = {}): Promise<BuildResult & { leftInTmpdir: string[] }> {
+  const tmp = os.tmpdir();
+  const before = new Set(fs.readdirSync(tmp));
+  const r = await runBuild(s, options);
+  return { ...r, leftInTmpdir: fs.readdirSync(tmp).filter((name) => !before.has(name) && TOOL_LEFTOVERS.test(name)) };
+}
+
 export async function runBuild(s: Scenario, options: BuildOptions = {}): Promise<BuildResult> {
   const upTo = options.upTo ?? 'exporter';
   if (!PHASES.includes(upTo)) throw new Error(`upTo must be one of ${PHASES.join(', ')}`);

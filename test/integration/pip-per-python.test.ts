@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as TOML from '@iarna/toml';
-import { createScenario, layerPath, readLayerToml, runBuild, type BuildResult, type Scenario } from '../helpers/lifecycle';
+import { createScenario, layerPath, readLayerToml, runBuild, runBuildWatchingTmpdir, type BuildResult, type Scenario } from '../helpers/lifecycle';
 import { writeManifest, type ManifestEntry } from '../helpers/mirror';
 import { loopbackSourcesForSuite, useLoopbackSources } from '../helpers/sources';
 
@@ -54,8 +54,10 @@ describe('a pip per Python line', () => {
 
   it('a pip older than 22.3 (the one for 3.6; it has no --python) runs from the venv: an operator manifest with pips 26.3 and 21.3.1 gives a 3.9 app pip 21.3.1', async () => {
     const s = await scenario('3.9.18', ['26.3', '21.3.1']);
-    const r = await runBuild(s);
+    // pip 21.3.1 runs from its wheel to install itself; what it leaves in TMPDIR goes with the build's scratch.
+    const r = await runBuildWatchingTmpdir(s);
     expect(r.success ? 'success' : r.log).toBe('success');
+    expect(r.leftInTmpdir).toEqual([]);
     expect(r.buildLog).toContain('Using pip 21.3.1, the newest pinned pip whose Requires-Python >=3.6 admits Python 3.9.18; pip 26.3 needs >=3.10');
     expectInstalledWith(s, r, '3.9.18', '21.3.1');
   });

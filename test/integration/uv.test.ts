@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { hostPython } from '../helpers/host-python';
-import { createScenario, layerPath, readLayerToml, runBuild, type Scenario } from '../helpers/lifecycle';
+import { createScenario, layerPath, readLayerToml, runBuild, runBuildWatchingTmpdir, type Scenario } from '../helpers/lifecycle';
 import { readFixtureIndex } from '../helpers/mirror';
 import { loopbackSourcesForSuite, useLoopbackSources } from '../helpers/sources';
 
@@ -59,8 +59,9 @@ describe('uv.lock (the Flask example as a uv project)', () => {
   it('installs uv from its verified wheel and syncs exactly the locked packages, without the dev group', async () => {
     sources.index.clearLog();
     sources.mirror.clearLog();
-    const r = await runBuild(s);
+    const r = await runBuildWatchingTmpdir(s);
     expect(r.success ? 'success' : r.log).toBe('success');
+    expect(r.leftInTmpdir).toEqual([]); // uv leaves its uv-<hash>.lock files in TMPDIR: gone with the build's scratch
     expect(r.buildLog).toContain('Dependencies: uv (found uv.lock)');
     expect(r.buildLog).toContain('Installing dependencies with uv from uv.lock');
     expect(r.buildLog).toMatch(/Installed uv 0\.13\.9 \([\d.]+ MiB wheel, sha256 verified\)/);
