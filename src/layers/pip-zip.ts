@@ -2,7 +2,8 @@
 // layer by its files on every build: the restorer unpacks each one and the exporter packs it again
 // to find it unchanged. pip 26.3 with its bytecode is ~960 files: measured here, `tar -x` of the
 // layer takes 0.18-0.20 s and `tar | sha256sum` 0.11 s, a third of a warm Flask rebuild's whole
-// lifecycle. Zipped, it is 3 files (the zip, a .pth, the dist-info's few) and one 11 MiB stream.
+// lifecycle. Zipped, it is the zip (one 11 MiB stream), a .pth, bin/pip* and the dist-info: 34
+// files for pip 26.3, most of them the license texts in its dist-info.
 //
 // How pip runs from it: `<site-packages>/pip.pth` names `pip.zip`, so `site` puts the zip on
 // sys.path wherever the layer's user site is (PYTHONUSERBASE), and `python -m pip`, `bin/pip` and
@@ -16,14 +17,14 @@
 //
 // Python 3.7+ and pip 22.3+ only: the pips for 3.6 and 2.7 (21.3.1, 20.3.4) read certifi's
 // cacert.pem by file path, which a zip has not, their Pythons have no hash-based bytecode, and a
-// pip older than 22.3 runs from the venv through PYTHONPATH (src/managers/pip-runner.ts).
+// pip older than 22.3 runs from the venv through PYTHONPATH (src/managers/pip-runner.ts). pip 24.0
+// (for 3.7) run from a zip extracts that file into TMPDIR and leaves it there: the build's
+// scratch TMPDIR takes it away (src/io/fs.ts, useBuildScratchAsTmpdir).
 import * as pep440 from '@renovatebot/pep440';
 import { formatBytes } from '../log';
 import { whenCommandFails } from '../explain';
 import { runOrThrow } from '../io/exec';
 import type { BuildEnv } from '../cnb/build-env';
-
-export const PIP_ZIP = 'pip.zip';
 
 export function pipRunsZipped(pythonVersion: string, pipVersion: string): boolean {
   const [major, minor] = pythonVersion.split('.').map(Number);
