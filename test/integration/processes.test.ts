@@ -83,4 +83,26 @@ describe('Django collectstatic', () => {
     expect(r.success).toBe(true);
     expect(r.buildLog).toContain('Skipping collectstatic: DISABLE_COLLECTSTATIC is set');
   });
+
+  // collectstatic runs once (no `manage.py help collectstatic` first): its own answer tells a
+  // disabled staticfiles app from settings that do not import.
+  it('without django.contrib.staticfiles it is skipped, and the build says why', async () => {
+    const s = await scenario('django-no-staticfiles');
+    const r = await runBuild(s, { upTo: 'builder' });
+    expect({ success: r.success, log: r.success ? '' : r.log }).toEqual({ success: true, log: '' });
+    expect(r.buildLog).toContain("Skipping collectstatic: the 'django.contrib.staticfiles' app is not enabled");
+    expect(r.buildLog).not.toContain('help collectstatic');
+    expect(r.buildLog.match(/Running: python manage\.py collectstatic/g)).toHaveLength(1);
+  });
+
+  it('settings that need a run-time env var fail the build with the KeyError, not a skip', async () => {
+    const s = await scenario('django-settings-need-env');
+    const r = await runBuild(s, { upTo: 'builder' });
+    expect(r.success).toBe(false);
+    const error = r.buildLog.slice(r.buildLog.indexOf('! Error: Django collectstatic failed'));
+    expect(error).toMatch(/What Django reported:\n!\n!   KeyError: 'DJANGO_SECRET_KEY'\n/);
+    expect(error).toContain('env vars set only at run time are not available here');
+    expect(r.buildLog).not.toContain('Skipping collectstatic');
+    expect(r.buildLog).not.toMatch(/^\s+at .+\(.+:\d+:\d+\)$/m);
+  });
 });
