@@ -10,7 +10,8 @@ import { describeTarget, type BuildContext } from './cnb/context';
 import type { LayerTypes } from './cnb/schemas';
 import { writeLaunchToml } from './cnb/launch';
 import { readBuildpackPlan } from './cnb/plan';
-import { runCollectstatic } from './django';
+import { collectstaticReuseOff, runCollectstatic } from './django';
+import { dropCollected } from './layers/collected-static';
 import { rethrowExplained } from './explain';
 import { runHook } from './hooks';
 import { installNltkData } from './layers/nltk-data';
@@ -78,7 +79,10 @@ async function buildSteps(ctx: BuildContext, info: BuildpackInfo, log: Log, { pa
   // The classic order after the install: nltk.txt, collectstatic, bin/post_compile.
   const nltk = await installNltkData({ layersDir: ctx.layersDir, appDir: ctx.appDir, nltk: a.classic.nltk, venvDir: deps.venvDir, env: env.toRecord(), log });
   if (nltk) env = await env.withLayer(nltk.dir, nltk.env);
-  if (a.django && deps.venvDir) await runCollectstatic({ appDir: ctx.appDir, venvDir: deps.venvDir, env: env.toRecord(), optOutFile: a.classic.collectstaticOptOut, log });
+  if (a.django && deps.venvDir) {
+    const reuseOff = collectstaticReuseOff(env.toRecord(), { pre_compile: a.classic.hooks.pre_compile.run, post_compile: a.classic.hooks.post_compile.run });
+    await runCollectstatic({ appDir: ctx.appDir, layersDir: ctx.layersDir, venvDir: deps.venvDir, env: env.toRecord(), optOutFile: a.classic.collectstaticOptOut, reuseOff, log });
+  } else await dropCollected(ctx.layersDir);
   await runHook('post_compile', a.classic.hooks.post_compile, { appDir: ctx.appDir, env: env.toRecord(), log });
   await writeSboms(ctx.layersDir, info, a, debug);
   log.step('Process types');

@@ -9,6 +9,7 @@ import { CommandFailed } from './failures';
 import { whenCommandFails, type CommandWords } from './explain';
 import { pathExists } from './io/fs';
 import { formatDuration, type Log } from './log';
+import { dropCollected, reuseCollectedStatic } from './layers/collected-static';
 
 /** The classic buildpack's opt-out file: its presence works like DISABLE_COLLECTSTATIC=1. */
 export const CLASSIC_OPT_OUT = '.heroku/collectstatic_disabled';
@@ -49,19 +50,35 @@ function collectstaticFailure(f: CommandFailed): CommandWords {
 }
 
 /** For an app with manage.py (the analysis knows), after the dependencies are installed. */
-export async function runCollectstatic(opts: { appDir: string; venvDir: string; env: Record<string, string>; optOutFile: boolean; log: Log }): Promise<void> {
+/** Why collectstatic's output is not reused this build even when its inputs are unchanged
+ *  (src/layers/collected-static.ts), or undefined. */
+export function collectstaticReuseOff(env: Readonly<Record<string, string | undefined>>, hooks: { pre_compile: boolean; post_compile: boolean }): string | undefined {
+  if (env.BP_PYTHON_COLLECTSTATIC_REUSE === 'false') return 'BP_PYTHON_COLLECTSTATIC_REUSE=false';
+  const hook = hooks.pre_compile ? 'bin/pre_compile' : hooks.post_compile ? 'bin/post_compile' : undefined;
+  return hook ? `${hook} runs, and a hook may change what collectstatic reads` : undefined;
+}
+
+export async function runCollectstatic(opts: { appDir: string; layersDir: string; venvDir: string; env: Record<string, string>; optOutFile: boolean; reuseOff?: string; log: Log }): Promise<void> {
   const { log } = opts;
   // The opt-out first: with it, the build does not need the venv's files (src/layers/reuse.ts).
   const disabled = collectstaticDisabled(opts.env, opts.optOutFile);
   if (!disabled && !(await pathExists(path.join(opts.venvDir, 'bin', 'django-admin')))) {
     log.info('manage.py found but Django is not installed: no collectstatic');
+    await dropCollected(opts.layersDir);
     return;
   }
   log.step('Django static files');
   if (disabled) {
     log.info(`Skipping collectstatic: ${disabled}`);
+    await dropCollected(opts.layersDir);
     return;
   }
+  if (opts.reuseOff) {
+    log.info(`Running collectstatic without checking whether its inputs changed: ${opts.reuseOff}`);
+    await dropCollected(opts.layersDir);
+  }
+  const collected = opts.reuseOff ? undefined : await reuseCollectedStatic({ appDir: opts.appDir, layersDir: opts.layersDir, env: opts.env, log });
+  if (collected?.restored) return;
   // One Django start, not two: collectstatic itself says "Unknown command" when the staticfiles
   // app is not enabled (Heroku's CNB asks `manage.py help collectstatic` first, which costs a
   // second start of Django on every build: ~0.2-0.3 s here). With settings that do not import,
@@ -72,8 +89,10 @@ export async function runCollectstatic(opts: { appDir: string; venvDir: string; 
   const result = await run(python, COLLECTSTATIC, { cwd: opts.appDir, env: opts.env, onOutput: (c) => log.commandOutput(c) });
   if (result.exitCode !== 0 && result.tail.some((l) => l.includes("Unknown command: 'collectstatic'"))) {
     log.info("Skipping collectstatic: the 'django.contrib.staticfiles' app is not enabled");
+    await collected?.discard();
     return;
   }
   if (result.exitCode !== 0) whenCommandFails(collectstaticFailure)(new CommandFailed(python, COLLECTSTATIC, result.exitCode, result.tail));
   log.info(`Collected static files in ${formatDuration(Date.now() - started)}`);
+  await collected?.save();
 }

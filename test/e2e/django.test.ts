@@ -53,4 +53,25 @@ describeE2E('Django app without a Procfile, exported to a registry', () => {
     expect(r.body).toBe('hello, static world from whitenoise\n');
     expect(r.headers['content-type']).toMatch(/^text\/plain/);
   });
+
+  // src/layers/collected-static.ts: nothing changed, so Django does not start; the files it wrote
+  // last time are copied back, and the app layer is byte-identical to the first image's.
+  it('a rebuild with nothing changed copies the collected files back instead of running collectstatic, and its image serves them', async () => {
+    const again = await e2e.build(s, REPO);
+    if (!again.success) throw new Error(`rebuild failed in ${again.failedPhase}:\n${again.log}`);
+    expect(again.buildLog).toMatch(/Reusing the static files collectstatic wrote in an earlier build: the app's files, the venv and the build environment are unchanged \(inputs sha256 [0-9a-f]{12}\); \d+ files copied back/);
+    expect(again.buildLog).not.toContain('Running: python manage.py collectstatic');
+    expect(again.exportLog).toMatch(/Reused 1\/1 app layer/);
+    const rebuilt = e2e.pull(s, REPO);
+    expect(fs.readFileSync(path.join(rebuilt.rootfs, rebuilt.appDir, 'staticfiles', 'hello.txt'), 'utf8')).toBe('hello, static world from whitenoise\n');
+    const port = await freePort();
+    const web2 = await startWebProcess(rebuilt.rootfs, { port });
+    try {
+      const r = await httpGet(`http://127.0.0.1:${port}/static/hello.txt`);
+      expect(r.status).toBe(200);
+      expect(r.body).toBe('hello, static world from whitenoise\n');
+    } finally {
+      await web2.stop();
+    }
+  });
 });

@@ -3,7 +3,7 @@
 // show Django's message, the exec.d program for WEB_CONCURRENCY.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createScenario, layerPath, readLaunchToml, runBuild, type Scenario } from '../helpers/lifecycle';
+import { createScenario, layerPath, readLaunchToml, readLayerToml, runBuild, type Scenario } from '../helpers/lifecycle';
 import { loopbackSourcesForSuite, useLoopbackSources } from '../helpers/sources';
 
 const sources = loopbackSourcesForSuite();
@@ -104,5 +104,69 @@ describe('Django collectstatic', () => {
     expect(error).toContain('env vars set only at run time are not available here');
     expect(r.buildLog).not.toContain('Skipping collectstatic');
     expect(r.buildLog).not.toMatch(/^\s+at .+\(.+:\d+:\d+\)$/m);
+  });
+});
+
+// src/layers/collected-static.ts: collectstatic's output is reused only while everything it reads
+// is unchanged; each kind of input is changed once here, and each change makes it run again.
+describe('collectstatic reused while its inputs are unchanged', () => {
+  let s: Scenario;
+  const collected = () => fs.readFileSync(path.join(s.appDir, 'staticfiles', 'hello.txt'), 'utf8');
+  const ran = (log: string) => /Running: python manage\.py collectstatic/.test(log);
+  beforeAll(async () => {
+    s = await scenario('django-app');
+  });
+
+  it('runs on the first build and keeps what it wrote; the next build copies that back', async () => {
+    const first = await runBuild(s);
+    expect({ success: first.success, log: first.success ? '' : first.log }).toEqual({ success: true, log: '' });
+    expect(ran(first.buildLog)).toBe(true);
+    expect(first.buildLog).toMatch(/kept for the next build: the \d+ files it wrote/);
+    expect(readLayerToml(s, 'collected-static')).toMatchObject({ types: { build: false, launch: false, cache: true }, metadata: { inputs_sha256: expect.stringMatching(/^[0-9a-f]{64}$/) } });
+    const again = await runBuild(s);
+    expect(again.success).toBe(true);
+    expect(ran(again.buildLog)).toBe(false);
+    expect(again.buildLog).toContain('Reusing the static files collectstatic wrote in an earlier build');
+    expect(collected()).toBe('hello, static world from whitenoise\n');
+  });
+
+  it('a changed static file: it runs, and the new content is collected', async () => {
+    s.writeAppFile('static/hello.txt', 'changed\n');
+    const r = await runBuild(s);
+    expect(r.buildLog).toContain('the app files, the venv or the build environment changed since collectstatic last ran');
+    expect(ran(r.buildLog)).toBe(true);
+    expect(collected()).toBe('changed\n');
+    // and that output is what the next unchanged build copies back
+    const again = await runBuild(s);
+    expect(ran(again.buildLog)).toBe(false);
+    expect(collected()).toBe('changed\n');
+  });
+
+  it('a changed build env var (settings may read any): it runs', async () => {
+    s.setEnv('MY_SETTING', 'one');
+    expect(ran((await runBuild(s)).buildLog)).toBe(true);
+    expect(ran((await runBuild(s)).buildLog)).toBe(false);
+    s.setEnv('MY_SETTING', 'two');
+    expect(ran((await runBuild(s)).buildLog)).toBe(true);
+  });
+
+  it('a changed requirement (the venv changes): it runs', async () => {
+    s.writeAppFile('requirements.txt', `${fs.readFileSync(path.join(s.sourceDir, 'requirements.txt'), 'utf8')}python-dotenv==1.2.4\n`);
+    expect(ran((await runBuild(s)).buildLog)).toBe(true);
+  });
+
+  it('BP_PYTHON_COLLECTSTATIC_REUSE=false, or a build hook: it runs every build, and nothing is kept', async () => {
+    s.setEnv('BP_PYTHON_COLLECTSTATIC_REUSE', 'false');
+    const off = await runBuild(s);
+    expect(off.buildLog).toContain('Running collectstatic without checking whether its inputs changed: BP_PYTHON_COLLECTSTATIC_REUSE=false');
+    expect(ran(off.buildLog)).toBe(true);
+    expect(readLayerToml(s, 'collected-static')).toBeUndefined();
+    s.setEnv('BP_PYTHON_COLLECTSTATIC_REUSE', 'true');
+    s.writeAppFile('bin/post_compile', '#!/bin/sh\necho post_compile ran\n', 0o755);
+    for (let i = 0; i < 2; i++) {
+      const r = await runBuild(s);
+      expect(r.buildLog).toContain('Running collectstatic without checking whether its inputs changed: bin/post_compile runs');
+      expect(ran(r.buildLog)).toBe(true);
+    }
   });
 });

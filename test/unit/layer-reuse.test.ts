@@ -1,4 +1,6 @@
 import { buildNeeds, launchLayerTypes } from '../../src/layers/reuse';
+import { envForFingerprint } from '../../src/layers/collected-static';
+import { collectstaticReuseOff } from '../../src/django';
 import type { ClassicPlan } from '../../src/classic';
 
 const classic = (over: Partial<ClassicPlan> = {}): ClassicPlan => ({
@@ -35,5 +37,19 @@ describe('buildNeeds (which launch layers a build needs as files)', () => {
     // Without dependencies we do not require site-packages ourselves: any build = true entry is another's.
     expect(buildNeeds({ ...base, hasDependencies: false, plan: plan([{ name: 'python', build: true }, { name: 'site-packages', build: true }]) }).venv).toHaveLength(1);
     expect(buildNeeds({ ...base, plan: plan([{ name: 'python', build: true }, { name: 'python', build: false }]) }).python).toEqual([]);
+  });
+});
+
+describe("collectstatic's reuse (src/layers/collected-static.ts)", () => {
+  it('the env part of its fingerprint leaves out what changes on every build, and nothing else', () => {
+    expect(envForFingerprint({ B: '2', A: '1', TMPDIR: '/tmp/python-cnb-build-1', HOSTNAME: 'c1', CNB_BP_PLAN_PATH: '/tmp/p1/plan.toml', CNB_TARGET_ARCH: 'amd64', DATABASE_URL: 'x' })).toEqual(['A=1', 'B=2', 'DATABASE_URL=x']);
+  });
+  it('is off with BP_PYTHON_COLLECTSTATIC_REUSE=false or when a build hook runs', () => {
+    const none = { pre_compile: false, post_compile: false };
+    expect(collectstaticReuseOff({}, none)).toBeUndefined();
+    expect(collectstaticReuseOff({ BP_PYTHON_COLLECTSTATIC_REUSE: 'true' }, none)).toBeUndefined();
+    expect(collectstaticReuseOff({ BP_PYTHON_COLLECTSTATIC_REUSE: 'false' }, none)).toBe('BP_PYTHON_COLLECTSTATIC_REUSE=false');
+    expect(collectstaticReuseOff({}, { pre_compile: true, post_compile: false })).toMatch(/^bin\/pre_compile runs/);
+    expect(collectstaticReuseOff({}, { pre_compile: false, post_compile: true })).toMatch(/^bin\/post_compile runs/);
   });
 });
