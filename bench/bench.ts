@@ -9,7 +9,8 @@
  *   npm run bench                       full: 1 warm-up + 5 counted runs of everything
  *   npm run bench -- --quick            CI: 1 warm-up + 2 counted, skips the 40-package app
  *   --runs N --warmup N                 override the counts
- *   --only detect,package,runtime,flask,django,poetry,lifecycle,sqlite,start,source-runtime,pack  a subset (row groups)
+ *   --only detect,package,runtime,flask,django,poetry,lifecycle,sqlite,start,source-runtime,pack  a subset (row groups;
+ *          lifecycle-flask / lifecycle-django: one app's whole-lifecycle group)
  *   --buildpack-dir DIR                 the buildpack under test (default $TEST_BUILDPACK_DIR, else
  *                                       the repository); a packaged buildpack (bin/detect is an
  *                                       executable, not a script) is reported as "packaged"
@@ -1362,8 +1363,9 @@ async function main(): Promise<void> {
     }
     if (want('poetry')) rows.push(...(await benchApp(w, await poetrySeries(w))));
     // The whole lifecycle through a registry (issue 20): not in CI's --quick list; in --quick mode the Flask app only.
-    if (!opts.compare && want('lifecycle')) {
-      for (const spec of appSpecs()) if (!opts.quick || spec.id === 'flask') rows.push(...(await benchLifecycle(w, spec)));
+    // `--only lifecycle-django` (or -flask): one app's whole-lifecycle group.
+    for (const spec of appSpecs()) {
+      if (!opts.compare && (want('lifecycle') || want(`lifecycle-${spec.id}`)) && (!opts.quick || spec.id === 'flask')) rows.push(...(await benchLifecycle(w, spec)));
     }
     if (!opts.compare && want('sqlite')) rows.push(...(await benchSqlite(w)));
     if (!opts.compare && want('start')) rows.push(...(await benchAppStart(w)));
