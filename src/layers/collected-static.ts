@@ -92,7 +92,7 @@ async function walkApp(appDir: string, hash?: Hash): Promise<Map<string, Seen> |
 }
 
 /** The digest of collectstatic's inputs, and the app's files as they were, or why there is none. */
-async function fingerprint(opts: { appDir: string; layersDir: string; env: Readonly<Record<string, string>> }): Promise<{ digest: string; before: Map<string, Seen> } | { tooBig: true }> {
+async function fingerprint(opts: { appDir: string; layersDir: string; env: Readonly<Record<string, string>> }): Promise<{ digest: string; before: Map<string, Seen> } | { tooBig: true } | { unreadable: string }> {
   const hash = createHash('sha256');
   hash.update('python-cnb collectstatic inputs v1\0');
   for (const name of RUNTIME_LAYERS) {
@@ -101,7 +101,10 @@ async function fingerprint(opts: { appDir: string; layersDir: string; env: Reado
     if (toml) hash.update(toml);
   }
   for (const line of envForFingerprint(opts.env)) hash.update(`E\0${line}\0`);
-  const before = await walkApp(opts.appDir, hash);
+  // An entry the build user cannot read (another buildpack's, a mode-000 file) is not an error
+  // here: collectstatic runs, and says what it thinks of it.
+  const before = await walkApp(opts.appDir, hash).catch((e: NodeJS.ErrnoException) => `${e.code ?? 'error'} on ${e.path ?? 'an entry'}`);
+  if (typeof before === 'string') return { unreadable: before };
   return before ? { digest: hash.digest('hex'), before } : { tooBig: true };
 }
 
@@ -142,8 +145,9 @@ export async function reuseCollectedStatic(opts: { appDir: string; layersDir: st
   const { log } = opts;
   const started = Date.now();
   const fp = await fingerprint(opts);
-  if ('tooBig' in fp) {
-    log.info(`The app has over ${FINGERPRINT_LIMITS.entries} entries or ${formatBytes(FINGERPRINT_LIMITS.bytes)}: collectstatic runs without checking whether its inputs changed`);
+  if (!('digest' in fp)) {
+    const why = 'tooBig' in fp ? `The app has over ${FINGERPRINT_LIMITS.entries} entries or ${formatBytes(FINGERPRINT_LIMITS.bytes)}` : `The app could not be read to check it (${fp.unreadable})`;
+    log.info(`${why}: collectstatic runs without checking whether its inputs changed`);
     await dropCollected(opts.layersDir);
     return { restored: false, save: async () => {}, discard: async () => {} };
   }

@@ -155,6 +155,17 @@ describe('collectstatic reused while its inputs are unchanged', () => {
     expect(ran((await runBuild(s)).buildLog)).toBe(true);
   });
 
+  // (Up to the builder: the lifecycle's exporter itself refuses an app file it cannot read.)
+  it('an app entry the build user cannot read: no fingerprint, collectstatic runs, the build phase succeeds', async () => {
+    s.writeAppFile('private.key', 'not for the build\n');
+    s.chmodAppFile('private.key', 0o000);
+    const r = await runBuild(s, { upTo: 'builder' });
+    s.removeAppFile('private.key');
+    expect({ success: r.success, log: r.success ? '' : r.log }).toEqual({ success: true, log: '' });
+    expect(r.buildLog).toMatch(/The app could not be read to check it \(EACCES on \S+private\.key\): collectstatic runs without checking whether its inputs changed/);
+    expect(ran(r.buildLog)).toBe(true);
+  });
+
   it('BP_PYTHON_COLLECTSTATIC_REUSE=false, or a build hook: it runs every build, and nothing is kept', async () => {
     s.setEnv('BP_PYTHON_COLLECTSTATIC_REUSE', 'false');
     const off = await runBuild(s);
