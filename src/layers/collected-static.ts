@@ -117,23 +117,13 @@ export interface CollectedStatic {
   discard(): Promise<void>;
 }
 
-/** Files under `root`, as relative paths (the layer's own copy of collectstatic's output). */
-async function filesUnder(root: string, rel = ''): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await fsp.readdir(path.join(root, rel), { withFileTypes: true })) {
-    const relPath = rel ? `${rel}/${e.name}` : e.name;
-    if (e.isDirectory()) out.push(...(await filesUnder(root, relPath)));
-    else if (e.isFile()) out.push(relPath);
-  }
-  return out;
-}
-
-async function copyFiles(from: string, to: string, rels: readonly string[]): Promise<void> {
-  for (const rel of rels) {
+/** Copies what collectstatic wrote into `to`, each file with its mode. */
+async function copyWritten(from: string, to: string, written: ReadonlyArray<[string, Seen]>): Promise<void> {
+  for (const [rel, seen] of written) {
     const target = path.join(to, rel);
     await fsp.mkdir(path.dirname(target), { recursive: true });
     await fsp.copyFile(path.join(from, rel), target);
-    await fsp.chmod(target, (await fsp.stat(path.join(from, rel))).mode & 0o777);
+    await fsp.chmod(target, seen.mode);
   }
 }
 
@@ -155,10 +145,11 @@ export async function reuseCollectedStatic(opts: { appDir: string; layersDir: st
   const filesDir = path.join(layer.dir, 'files');
   const d = layer.decision;
   if (d.action === 'reuse') {
-    const rels = await filesUnder(filesDir).catch(() => undefined);
-    if (rels) {
-      await copyFiles(filesDir, opts.appDir, rels);
-      log.info(`Reusing the static files collectstatic wrote in an earlier build: the app's files, the venv and the build environment are unchanged (inputs sha256 ${fp.digest.slice(0, 12)}); ${rels.length} files copied back in ${Date.now() - started} ms (BP_PYTHON_COLLECTSTATIC_REUSE=false runs it every build)`);
+    // The copy keeps each file's mode and merges into the app's directories; a layer that lost its
+    // files (it cannot: they are written before its metadata) would make collectstatic run.
+    const copied = await fsp.cp(filesDir, opts.appDir, { recursive: true, force: true }).then(() => true, () => false);
+    if (copied) {
+      log.info(`Reusing the static files collectstatic wrote in an earlier build: the app's files, the venv and the build environment are unchanged (inputs sha256 ${fp.digest.slice(0, 12)}); ${d.cached.files ?? 'its'} files copied back in ${Date.now() - started} ms (BP_PYTHON_COLLECTSTATIC_REUSE=false runs it every build)`);
       return { restored: true, save: async () => {}, discard: async () => {} };
     }
   } else {
@@ -178,7 +169,7 @@ async function saveOutput(layer: LayerHandle<{ inputs_sha256: string }>, appDir:
   const filesDir = path.join(layer.dir, 'files');
   await fsp.rm(filesDir, { recursive: true, force: true });
   await fsp.mkdir(filesDir, { recursive: true });
-  await copyFiles(appDir, filesDir, written.map(([rel]) => rel));
+  await copyWritten(appDir, filesDir, written);
   const bytes = written.reduce((n, [, s]) => n + s.size, 0);
   await layer.commit({ files: String(written.length), bytes: String(bytes) });
   log.detail(`kept for the next build: the ${written.length} files it wrote (${formatBytes(bytes)})`);
