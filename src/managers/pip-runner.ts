@@ -13,6 +13,7 @@ import { pipErrorLines } from '../python/dependencies';
 import { missingBuildToolError, type BuildTools } from '../python/missing-tools';
 import type { AppSnapshot } from '../project';
 import type { DependencyInputs, InstallStep } from './manager';
+import { stampLegacyBytecode, timestampBytecodeOnly } from '../runtime/stdlib-bytecode';
 
 /** Adds the app's vendor/ wheels (their names are part of the key: a new wheel recreates the venv). */
 export function withVendoredWheels(inputs: DependencyInputs, app: AppSnapshot): DependencyInputs {
@@ -107,6 +108,21 @@ export async function compileDeferredBytecode(step: InstallStep, pythonVersion: 
   if (r.exitCode > 1) throw new CommandFailed(step.venvPython, args, r.exitCode, r.tail);
   const skipped = r.tail.filter((l) => l.startsWith('*** Error compiling')).length;
   step.log.info(`Compiled the packages' bytecode (checked-hash) on every core in ${formatDuration(r.ms)}${r.exitCode === 1 ? `; ${skipped || 'some'} ${skipped === 1 ? 'file is' : 'files are'} not valid Python ${minor} and stay uncompiled, as pip leaves them` : ''}`);
+}
+
+/**
+ * For Pythons without hash-based .pyc (2.7, 3.6), pip wrote timestamp .pyc against this build's
+ * mtimes, which the exporter resets: src/runtime/stdlib-bytecode.ts (stampLegacyBytecode) gives the
+ * sources the exporter's mtime and their .pyc the same, so they stay valid in the image.
+ */
+export async function stampTimestampBytecode(step: InstallStep, pythonVersion: string): Promise<void> {
+  const minor = pythonVersion.split('.').slice(0, 2).join('.');
+  if (!timestampBytecodeOnly(minor)) return;
+  const started = Date.now();
+  const sitePackages = path.join(step.venvDir, 'lib', `python${minor}`, 'site-packages');
+  const r = await stampLegacyBytecode(step.python, sitePackages);
+  const skipped = r.uncompilable ? `; ${r.uncompilable} .py do not compile on Python ${minor} and stay without` : '';
+  step.log.info(`Python ${minor} writes timestamp bytecode only: the packages' sources now carry the mtime the exporter gives every file, and their .pyc record it (${r.restamped} re-stamped, ${r.compiled} compiled${skipped}), so they stay valid in the image, in ${formatDuration(Date.now() - started)}`);
 }
 
 /**

@@ -134,7 +134,8 @@ export function missingPrerequisites(version: string, missing: { tools: string[]
  * reports as missing. `ssl` is the one that matters most (pip and https), and the one that the
  * oldest versions may fail to build against OpenSSL 3 (Debian 12, Ubuntu 22.04 and later), which
  * they predate: 2.7.18 builds it (with deprecation warnings; only _hashlib is skipped, and hashlib
- * falls back to CPython's own md5/sha1/sha2), older 3.x lines may not.
+ * falls back to CPython's own md5/sha1/sha2), and so did pyenv's 3.6.15 and 3.7.16 compiled on
+ * Debian 12 here; another image's headers may still leave it out.
  */
 export function modulesToCheck(version: string): string[] {
   return ['ssl', 'zlib', 'ctypes', 'hashlib', 'bz2', 'sqlite3', 'readline', ...(before(version, 3, 3) ? [] : ['lzma'])];

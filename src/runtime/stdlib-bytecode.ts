@@ -119,7 +119,7 @@ export async function finishRuntimeInstall(prefix: string, opts: { minor: string
   const compiled = bytecode.compiled ? `, compiled ${bytecode.compiled} .py that had none` : '';
   const skipped = bytecode.uncompilable ? ` (${bytecode.uncompilable} .py do not compile and were left as they are)` : '';
   if (legacy) {
-    log.info(`Python ${opts.minor} has no hash-based bytecode (PEP 552 came in 3.7): set the standard library's .py mtimes to the one the exporter gives every file (1980-01-01 00:00:01 UTC) and compiled ${bytecode.compiled} .py against it${skipped}, so the bytecode stays valid in the image, in ${formatDuration(Date.now() - started)}`);
+    log.info(`Python ${opts.minor} has no hash-based bytecode (PEP 552 came in 3.7): set the standard library's .py mtimes to the one the exporter gives every file (1980-01-01 00:00:01 UTC) and compiled ${bytecode.compiled} .py against it (${bytecode.restamped} .pyc that were valid only had their recorded mtime rewritten)${skipped}, so the bytecode stays valid in the image, in ${formatDuration(Date.now() - started)}`);
   } else {
     log.info(`Made the standard library's bytecode hash-based (checked-hash, valid whatever the image's mtimes): re-stamped ${bytecode.restamped} .pyc, ${bytecode.kept} already hash-based${compiled}${skipped}, in ${formatDuration(Date.now() - started)}`);
   }
@@ -208,8 +208,12 @@ async function treeSize(p: string): Promise<{ files: number; bytes: number }> {
  */
 async function compileStdlib(python: string, stdlib: string, legacy: boolean): Promise<BytecodeReport> {
   if (!(await pathExists(stdlib))) throw new Error(`${stdlib}: no standard library to compile`);
+  return runBytecodeScript(python, stdlib, legacy ? COMPILE_LEGACY : COMPILE_STDLIB);
+}
+
+async function runBytecodeScript(python: string, dir: string, script: string): Promise<BytecodeReport> {
   let out = '';
-  await runOrThrow(python, ['-B', '-s', '-c', legacy ? COMPILE_STDLIB_LEGACY : COMPILE_STDLIB, stdlib], {
+  await runOrThrow(python, ['-B', '-s', '-c', script, dir], {
     env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', PYTHONHASHSEED: '0', PYTHONDONTWRITEBYTECODE: '1' },
     onOutput: (c) => (out += c),
   });
@@ -297,16 +301,40 @@ function hasHashBasedPyc(minor: string): boolean {
 }
 
 /**
- * The same walk for Pythons without hash-based .pyc (2.7, 3.6: source-built classic runtimes). A
- * timestamp .pyc is valid when it records its source's mtime and size; the lifecycle's exporter
- * sets every file's mtime to 1980-01-01 00:00:01 UTC (315532801), so the sources get that mtime
- * now and are compiled against it: the bytecode is then valid in the image and the same on every
- * build. Removes the optimized bytecode (.pyo, *.opt-N.pyc). Python 2 and 3 syntax alike.
+ * The same walk for Pythons without hash-based .pyc (2.7, 3.6: source-built classic runtimes, and
+ * the venvs pip fills for them). A timestamp .pyc is valid when it records its source's mtime (and,
+ * from 3.3, its size); the lifecycle's exporter sets every file's mtime to 1980-01-01 00:00:01 UTC
+ * (315532801), so each source gets that mtime now and its .pyc records it: the bytecode is then
+ * valid in the image and the same on every build. A .pyc that is valid for its source as it was
+ * (what `make install` or pip just wrote) holds the compile of exactly that source, and the
+ * marshalled code does not depend on the mtime, so only its header's mtime is rewritten; any
+ * other .py is compiled. Removes the optimized bytecode (.pyo, *.opt-N.pyc). Python 2 and 3
+ * syntax alike. Prints the counts as JSON.
  */
-const COMPILE_STDLIB_LEGACY = String.raw`
-import json, os, py_compile, sys
+const COMPILE_LEGACY = String.raw`
+import json, os, py_compile, struct, sys
+try:
+    from importlib.util import MAGIC_NUMBER, cache_from_source
+    CHECKS_SIZE = True
+except ImportError:  # Python 2: <module>.pyc beside the source, no size in the header
+    import imp
+    MAGIC_NUMBER = imp.get_magic()
+    cache_from_source = lambda path: path + 'c'
+    CHECKS_SIZE = False
 
 EXPORTED_MTIME = 315532801
+
+def valid_for(pyc, st):
+    try:
+        with open(pyc, 'rb') as f:
+            head = f.read(12)
+    except (IOError, OSError):
+        return False
+    if len(head) < 12 or head[:4] != MAGIC_NUMBER:
+        return False
+    if struct.unpack('<I', head[4:8])[0] != int(st.st_mtime) & 0xFFFFFFFF:
+        return False
+    return not CHECKS_SIZE or struct.unpack('<I', head[8:12])[0] == st.st_size & 0xFFFFFFFF
 
 def main(root):
     counts = dict(restamped=0, kept=0, compiled=0, uncompilable=0, optimizedFiles=0, optimizedBytes=0)
@@ -321,14 +349,40 @@ def main(root):
                 continue
             if not name.endswith('.py') or os.path.islink(full):
                 continue
+            st = os.stat(full)
+            pyc = cache_from_source(full)
+            fresh = valid_for(pyc, st)
             os.utime(full, (EXPORTED_MTIME, EXPORTED_MTIME))
-            try:
-                py_compile.compile(full, doraise=True)
-                counts['compiled'] += 1
-            except Exception:
-                counts['uncompilable'] += 1
+            if fresh and int(st.st_mtime) == EXPORTED_MTIME:
+                counts['kept'] += 1
+            elif fresh:
+                with open(pyc, 'r+b') as f:
+                    f.seek(4)
+                    f.write(struct.pack('<I', EXPORTED_MTIME))
+                counts['restamped'] += 1
+            else:
+                try:
+                    py_compile.compile(full, doraise=True)
+                    counts['compiled'] += 1
+                except Exception:
+                    counts['uncompilable'] += 1
     print(json.dumps(counts))
 
 if __name__ == '__main__':
     main(sys.argv[1])
 `;
+
+/**
+ * The bytecode of a venv that pip filled for a Python without hash-based .pyc (2.7, 3.6), made
+ * valid in the image as the standard library's is (COMPILE_LEGACY). pip wrote timestamp .pyc
+ * against this build's mtimes, which the exporter resets: without this, every start in the image
+ * would compile each imported package again and fail to write it (the layer is read-only there).
+ */
+export async function stampLegacyBytecode(python: string, dir: string): Promise<BytecodeReport> {
+  return runBytecodeScript(python, dir, COMPILE_LEGACY);
+}
+
+/** Whether a Python writes timestamp .pyc only (no PEP 552): 2.7 and 3.6. */
+export function timestampBytecodeOnly(minor: string): boolean {
+  return !hasHashBasedPyc(minor);
+}

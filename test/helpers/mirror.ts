@@ -98,6 +98,9 @@ export interface RuntimeArtifact {
 
 export interface FixtureIndex {
   runtimes: RuntimeArtifact[];
+  /** 3.6 and 3.7 (pyenv's, as stand-ins for an operator's archive of a line the buildpack compiles
+   *  from source): listed only when a test names them (RuntimeManifestOptions.versions). */
+  classic_runtimes?: RuntimeArtifact[];
   /** The default pip (buildpack.toml pip-version). */
   pip: { id: 'pip'; version: string; file: string; sha256: string; size: number } | null;
   /** Every pinned pip, one per Python line (absent from fixtures made before there were several). */
@@ -440,7 +443,8 @@ export interface RuntimeManifestOptions {
    * Which runtimes to list: exact versions ("3.11.7") or minors ("3.11"). Default: every
    * gzip archive in index.json. The special key "3.11.7+full" (any version with "+full")
    * lists that version's zstd "full" archive INSTEAD of its gzip one (same version, prefix
-   * python/install/), to drive the full-archive path through a normal build.
+   * python/install/), to drive the full-archive path through a normal build. A 3.6 or 3.7
+   * archive (index.json's classic_runtimes) is listed only when named here.
    */
   versions?: string[];
   /** The URI a file is served at (default: mirror.urlFor(file)); e.g. f => mirror.urlFor(f, '503-once'). */
@@ -475,6 +479,9 @@ export function runtimeManifestEntries(mirror: Mirror, options: RuntimeManifestO
     } else if (matches(artifact.version) && !fullVersions.has(artifact.version)) {
       entries.push(runtimeEntry(mirror, artifact, uriFor));
     }
+  }
+  for (const artifact of index.classic_runtimes ?? []) {
+    if (plainWanted.some((w) => w === artifact.version || w === minorOf(artifact.version))) entries.push(runtimeEntry(mirror, artifact, uriFor));
   }
   for (const v of fullVersions) {
     if (!index.runtimes.some((a) => a.flavor === 'full' && a.version === v)) {

@@ -9,7 +9,8 @@ import { createScenario, layerPath, readAppImage, readLayerToml, runBuild, type 
 import { readFixtureIndex, runtimeEntry, startMirror, writeRuntimeManifest, type Mirror } from '../helpers/mirror';
 import { useLoopbackSources } from '../helpers/sources';
 import { pycCensus } from '../helpers/bytecode';
-import { finishRuntimeInstall, RUNTIME_LAYOUT } from '../../src/runtime/stdlib-bytecode';
+import { finishRuntimeInstall, RUNTIME_LAYOUT, stampLegacyBytecode } from '../../src/runtime/stdlib-bytecode';
+import { hostPython } from '../helpers/host-python';
 import { Log } from '../../src/log';
 
 let mirror: Mirror;
@@ -163,6 +164,38 @@ describe("the runtime's finishing step on python-build-standalone's shape", () =
       expect(v.stderr.split('\n').filter((l) => /bytecode is stale|^# code object from [^']/.test(l))).toEqual([]);
     } finally {
       fs.rmSync(work, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('timestamp-only bytecode (Python 2.7 and 3.6, no PEP 552): valid under the exporter\'s mtime', () => {
+  const EXPORTED_MTIME = 315532801; // 1980-01-01 00:00:01 UTC, every file's mtime in an exported image
+
+  it.each(['2.7', '3.6'])('Python %s: a valid .pyc is re-stamped, a missing one compiled, a broken source left alone, and the image imports from them', async (minor) => {
+    const python = path.join(path.dirname(hostPython(minor)), `python${minor}`);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'timestamp-pyc-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'compiled_before.py'), 'VALUE = 1\n');
+      fs.writeFileSync(path.join(dir, 'never_compiled.py'), 'VALUE = 2\n');
+      fs.writeFileSync(path.join(dir, 'broken.py'), 'def (:\n');
+      // What pip or make install leaves: a .pyc valid for the source as it is now.
+      expect(spawnSync(python, ['-c', 'import py_compile, sys; py_compile.compile(sys.argv[1], doraise=True)', path.join(dir, 'compiled_before.py')]).status).toBe(0);
+      const report = await stampLegacyBytecode(python, dir);
+      expect(report).toMatchObject({ restamped: 1, kept: 0, compiled: 1, uncompilable: 1 });
+      // The exporter: every file gets the same mtime.
+      const all = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? all(path.join(d, e.name)) : [path.join(d, e.name)]));
+      for (const f of all(dir)) fs.utimesSync(f, EXPORTED_MTIME, EXPORTED_MTIME);
+      const v = spawnSync(python, ['-v', '-c', 'import compiled_before, never_compiled; assert compiled_before.VALUE + never_compiled.VALUE == 3'], { cwd: dir, encoding: 'utf8', env: { PATH: '/usr/bin:/bin', PYTHONDONTWRITEBYTECODE: '1' } });
+      expect({ status: v.status, tail: v.status === 0 ? '' : v.stderr.slice(-1500) }).toEqual({ status: 0, tail: '' });
+      const lines = v.stderr.split('\n');
+      // Python 2: "import x # precompiled from x.pyc" / "x.pyc has bad mtime"; 3.x: "code object from 'x.pyc'" / "bytecode is stale".
+      const fromPyc = minor === '2.7' ? lines.filter((l) => /^import (compiled_before|never_compiled) # precompiled from /.test(l)) : lines.filter((l) => /^# code object from '.*(compiled_before|never_compiled)\.cpython-36\.pyc'$/.test(l));
+      expect(fromPyc).toHaveLength(2);
+      expect(lines.filter((l) => /bad mtime|bytecode is stale|# code object from [^']|from .*\.py$/.test(l) && /compiled_before|never_compiled/.test(l))).toEqual([]);
+      // A second pass changes nothing: every .pyc already records the exporter's mtime.
+      expect(await stampLegacyBytecode(python, dir)).toMatchObject({ restamped: 0, kept: 2, compiled: 0, uncompilable: 1 });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });

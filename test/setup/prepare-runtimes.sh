@@ -22,6 +22,10 @@
 #   * the test suite and libpython3.X.a are dropped (size), debug info is stripped;
 #   * console scripts (pip, pydoc) get PBS's relocatable /bin/sh trampoline instead of
 #     pyenv's absolute shebang, because that is what real archives ship.
+# The 3.6 and 3.7 interpreters (the classic lines the buildpack compiles from source, since
+# python-build-standalone has none) are packed too, as stand-ins for an operator's archive of them
+# (npm run build-runtime), and listed apart in index.json ("classic_runtimes"), so that only a test
+# that names one serves it.
 # One version (3.11) is also packed as a zstd "full" archive (install under
 # python/install/, with PYTHON.json, build/ and licenses/ beside it) for the full-archive
 # code path that 3.8.8 / 3.9.2 need.
@@ -417,11 +421,11 @@ start=$SECONDS
 versions=()
 for dir in "$PYENV_ROOT"/versions/3.*; do
   v=$(basename "$dir")
-  [[ $v =~ ^3\.(8|9|10|11|12|13)\.[0-9]+$ ]] || continue
+  [[ $v =~ ^3\.(6|7|8|9|10|11|12|13)\.[0-9]+$ ]] || continue
   [[ -x $dir/bin/python${v%.*} ]] || continue
   versions+=("$v")
 done
-[[ ${#versions[@]} -gt 0 ]] || { echo "prepare-runtimes: no CPython 3.8-3.13 under $PYENV_ROOT/versions" >&2; exit 1; }
+[[ ${#versions[@]} -gt 0 ]] || { echo "prepare-runtimes: no CPython 3.6-3.13 under $PYENV_ROOT/versions" >&2; exit 1; }
 
 for v in "${versions[@]}"; do
   build_runtime "$PYENV_ROOT/versions/$v" "$v"
@@ -445,7 +449,7 @@ fetch_sqlite
 import glob, json, os, sys
 out, pip_default = sys.argv[1], sys.argv[2]
 wanted = set(sys.argv[3:])
-runtimes, pips, uv, sqlite = [], [], None, None
+runtimes, classic, pips, uv, sqlite = [], [], [], None, None
 for side in sorted(glob.glob(os.path.join(out, "**", "*.json"), recursive=True)):
     if os.path.basename(side) == "index.json":
         continue
@@ -458,15 +462,20 @@ for side in sorted(glob.glob(os.path.join(out, "**", "*.json"), recursive=True))
     elif d.get("id") == "sqlite":
         sqlite = d
     elif d.get("version") in wanted:
-        runtimes.append(d)
+        # 3.6 and 3.7: lines python-build-standalone never built, which the buildpack compiles from
+        # source. Listed apart, so that only a test that names one serves it (as an operator's
+        # archive): every other manifest stays without them, as the buildpack's own is.
+        (classic if d["version"].split(".")[:2] in (["3", "6"], ["3", "7"]) else runtimes).append(d)
 def key(d):
     return (tuple(-int(p) for p in d["version"].split(".")), d["compression"] != "gzip")
 runtimes.sort(key=key)
+classic.sort(key=key)
 index = {
     "schema": 1,
     "about": "Fixture artifacts made by test/setup/prepare-runtimes.sh and served by test/helpers/mirror.ts. "
              "'file' is relative to this directory; 'build_prefix_files' are relative to the entry's 'prefix' inside the archive.",
     "runtimes": runtimes,
+    "classic_runtimes": classic,
     # pip: the default (buildpack.toml pip-version); pips: every pinned pip, one per Python line.
     "pip": next((d for d in pips if d["version"] == pip_default), None),
     "pips": pips,
