@@ -19,7 +19,7 @@ import { REPO_ROOT, runBuild, type Scenario } from '../helpers/lifecycle';
 import { startMirror, type ManifestEntry, type Mirror } from '../helpers/mirror';
 import { freePort } from '../helpers/registry';
 import { sourceRuntimeEntry, useLoopbackSources } from '../helpers/sources';
-import { missingLibraries, startWebProcess, type PulledImage } from '../helpers/image';
+import { loadedFromBytecode, missingLibraries, notFromBytecode, startWebProcess, verboseImports, type PulledImage } from '../helpers/image';
 import { describeE2E, layerLines, startE2E, type E2E } from './support';
 
 const SOURCES_ROOT = path.join(REPO_ROOT, '.cache', 'fixtures', 'cpython-source');
@@ -103,6 +103,14 @@ describeE2E('CPython compiled from python.org sources (served from Debian\'s cop
         } finally {
           await web.stop();
         }
+        // As the run user: the stdlib and the venv load from valid bytecode (2.7: timestamp .pyc
+        // stamped with the exporter's mtime; 3.9: checked-hash), nothing compiled again.
+        const { code, output, lines } = await verboseImports(image, ['six', 'waitress', 'json']);
+        expect({ code, tail: code === 0 ? '' : output.slice(-2000) }).toEqual({ code: 0, tail: '' });
+        const fromPyc = loadedFromBytecode(lines);
+        expect(fromPyc.some((f) => /\/waitress\/(__pycache__\/)?__init__\./.test(f))).toBe(true);
+        expect(fromPyc.some((f) => new RegExp(`python${minor.replace('.', '\\.')}/json/(__pycache__/)?__init__\\.`).test(f))).toBe(true);
+        expect(notFromBytecode(lines)).toEqual([]);
       },
       COMPILE_TIMEOUT,
     );

@@ -503,6 +503,31 @@ export function findPyc(rootfs: string, sub: string, newerThan?: string): string
     .sort();
 }
 
+/** What `python -v -c "import <modules>"` did as the run user through the launcher (60 s at most). */
+export async function verboseImports(image: PulledImage, modules: readonly string[]): Promise<{ code: number | null; output: string; lines: string[] }> {
+  const proc = startProcess(image.rootfs, 'web', { command: ['python', '-v', '-c', `import ${modules.join(', ')}`] });
+  const timer = setTimeout(() => void proc.stop(), 60_000);
+  const { code } = await proc.exited;
+  clearTimeout(timer);
+  const output = proc.output();
+  return { code, output, lines: output.split('\n') };
+}
+
+/**
+ * Lines of `python -v` that say a module was NOT loaded from valid bytecode. Python 3: "bytecode is
+ * stale", "doesn't match hash", "code object from <x.py>" (compiled from source), "wrote" or "could
+ * not create" (a .pyc written or attempted). Python 2: "<x.pyc> has bad mtime", "import x # from
+ * <x.py>" (compiled from source), "can't create".
+ */
+export function notFromBytecode(lines: readonly string[]): string[] {
+  return lines.filter((l) => /bytecode is stale|doesn't match hash|^# code object from [^']|^# wrote |^# could not create |has bad mtime|^import \S+ # from \S+\.py$|^# can't create /.test(l));
+}
+
+/** The .pyc files `python -v` says modules were loaded from (Python 3: "code object from '<pyc>'"; 2: "# precompiled from <pyc>"). */
+export function loadedFromBytecode(lines: readonly string[]): string[] {
+  return lines.flatMap((l) => /^# code object from '(.*\.pyc)'$/.exec(l)?.[1] ?? /^import \S+ # precompiled from (\S+\.pyc)$/.exec(l)?.[1] ?? []);
+}
+
 /**
  * Shared libraries that do not resolve inside the image, for each ELF file given (paths inside the
  * image): `ldd` run in a chroot of the rootfs. Returns "file: lib => not found" lines.
