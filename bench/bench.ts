@@ -612,6 +612,12 @@ async function benchPack(w: World): Promise<Row[]> {
       if (wr.status !== 0) throw new Error(`pack build (warm) failed:\n${wr.output.slice(-3000)}`);
       const web = await runWeb(image);
       web.stop();
+      // BENCH_LOGS=DIR keeps both builds' output (pack --timestamps: where the time went).
+      if (process.env.BENCH_LOGS) {
+        fs.mkdirSync(process.env.BENCH_LOGS, { recursive: true });
+        fs.writeFileSync(path.join(process.env.BENCH_LOGS, `pack-cold-${_i}.log`), c.output);
+        fs.writeFileSync(path.join(process.env.BENCH_LOGS, `pack-warm-${_i}.log`), wr.output);
+      }
       if (counted) {
         cold.push({ ms: c.ms });
         warm.push({ ms: wr.ms });
